@@ -1,0 +1,305 @@
+"""Slack-free Lagrangian QUBOs: one multiplier per constraint, no slack qubits.
+
+For a :class:`~qslack.model.program.BinaryProgram` with residuals
+``g_k(x) = a_k . x - b_k``::
+
+    H(x; lam, rho) = f(x) + sum_k lam_k g_k(x) + sum_k (rho_k / 2) g_k(x)**2
+
+Set-packing rows ``x_u + x_v <= 1`` may instead be encoded with the exact
+product penalty: their residual is ``g_k(x) = x_u x_v`` (the violation) and
+the row adds ``(lam_k + rho_k / 2) x_u x_v``.
+
+``H`` is affine in ``lam`` for fixed ``rho``, so the form caches the ``2**n``
+diagonals of ``f`` and of every ``g_k`` once; a new ``lam`` is one
+matrix-vector product.  When ``m * 2**n`` values do not fit the cache budget
+the QUBO builds its diagonal from its terms instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from qslack.exceptions import ValidationError
+from qslack.model.bits import linear_diagonal, quadratic_diagonal
+from qslack.model.program import BinaryProgram
+from qslack.model.qubo import QUBO
+
+__all__ = ["LagrangianForm", "available_memory"]
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process (``MemAvailable`` on Linux)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - non-Linux
+        pass
+    try:  # pragma: no cover - non-Linux
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 8 << 30
+
+
+def _set_packing_pairs(program: BinaryProgram) -> np.ndarray:
+    """``(m, 2)`` variable pairs of rows ``x_u + x_v <= 1`` (``-1`` for other rows)."""
+    pairs = np.full((program.n_cons, 2), -1, dtype=np.int64)
+    for k in range(program.n_cons):
+        if program.sense[k] != "<=" or program.b[k] != 1.0:
+            continue
+        nz = np.flatnonzero(program.A[k])
+        if nz.size == 2 and np.all(program.A[k, nz] == 1.0):
+            pairs[k] = nz
+    return pairs
+
+
+class LagrangianForm:
+    """The slack-free Lagrangian family ``H(x; lam, rho)`` of a program.
+
+    Parameters
+    ----------
+    program : BinaryProgram
+        The constrained program.  Every row is relaxed into the QUBO.
+    products : "auto", bool or iterable of str
+        Which set-packing rows (``x_u + x_v <= 1``) use the exact product
+        penalty.  ``"auto"``: those in group ``"edge"``; ``True``: every
+        set-packing row; ``False``: none; a list: those in the named groups.
+    cache : "auto", bool
+        Cache the ``2**n`` diagonals of ``f`` and of each ``g_k`` (``"auto"``:
+        when they fit ``max_cache_bytes``).
+    max_cache_bytes : int, optional
+        Budget for the caches; default a quarter of the available memory.
+
+    Examples
+    --------
+    >>> p = BinaryProgram.from_arrays(c=[-1.0, -1.0], A=[[1.0, 1.0]], b=[1.0], sense="==")
+    >>> form = LagrangianForm(p)
+    >>> q = form.qubo(lam=[0.5], rho=[2.0])
+    >>> X = np.array([[0, 0], [1, 0], [1, 1]])
+    >>> np.allclose(q.energies(X), form.energy(X, [0.5], [2.0]))
+    True
+    >>> np.allclose(q.diagonal()[[0, 1, 3]], form.energy(X, [0.5], [2.0]))
+    True
+    """
+
+    def __init__(
+        self,
+        program: BinaryProgram,
+        *,
+        products: str | bool | Iterable[str] = "auto",
+        cache: str | bool = "auto",
+        max_cache_bytes: int | None = None,
+    ) -> None:
+        self.program = program
+        pairs = _set_packing_pairs(program)
+        is_pair = pairs[:, 0] >= 0
+        if products == "auto":
+            sel = np.array([g == "edge" for g in program.con_groups], dtype=bool)
+        elif products is True:
+            sel = np.ones(program.n_cons, dtype=bool)
+        elif products is False:
+            sel = np.zeros(program.n_cons, dtype=bool)
+        elif isinstance(products, str):
+            raise ValidationError(f"products must be 'auto', a bool or a list of groups, not {products!r}")
+        else:
+            sel = program.group_mask(products)
+        self.is_product = is_pair & sel
+        self.pairs = np.where(self.is_product[:, None], pairs, -1)
+        self._lin = ~self.is_product
+        self.is_equality = program.is_equality
+        self._cache_mode = cache
+        self._max_cache_bytes = max_cache_bytes
+        self._f_diag: np.ndarray | None = None
+        self._G: np.ndarray | None = None
+        self._rho_key: bytes | None = None
+        self._base: np.ndarray | None = None
+
+    # ----------------------------------------------------------- properties
+    @property
+    def n_vars(self) -> int:
+        """Number of variables (= qubits of every QUBO of this form)."""
+        return self.program.n_vars
+
+    @property
+    def n_cons(self) -> int:
+        """Number of relaxed constraints (= length of ``lam`` and ``rho``)."""
+        return self.program.n_cons
+
+    @property
+    def lam_lower(self) -> np.ndarray:
+        """Lower bounds on ``lam``: ``-inf`` on equalities, ``0`` on inequalities and products."""
+        return np.where(self.is_equality & self._lin, -np.inf, 0.0)
+
+    def project(self, lam: Any) -> np.ndarray:
+        """Project ``lam`` onto its sign constraints."""
+        return np.maximum(self._vec(lam, "lam"), self.lam_lower)
+
+    def bound_is_valid(self, rho: Any) -> bool:
+        """Whether ``min_x H(x; lam, rho)`` lower-bounds the optimum for every ``lam``.
+
+        True when every ``rho``-term vanishes on feasible points: ``rho = 0``
+        on all linear inequality rows (equalities and product rows are fine).
+        """
+        rho = self._vec(rho, "rho")
+        lin_ineq = self._lin & ~self.is_equality
+        return bool(np.all(rho[lin_ineq] == 0.0))
+
+    # ------------------------------------------------------------ evaluation
+    def _vec(self, v: Any, what: str) -> np.ndarray:
+        m = self.n_cons
+        if v is None:
+            return np.zeros(m)
+        a = np.asarray(v, dtype=np.float64)
+        if a.ndim == 0:
+            a = np.full(m, float(a))
+        if a.shape != (m,):
+            raise ValidationError(f"{what} has shape {a.shape}, expected ({m},)")
+        if not np.all(np.isfinite(a)):
+            raise ValidationError(f"{what} holds a non-finite value")
+        if what == "rho" and np.any(a < 0):
+            raise ValidationError(f"rho must be >= 0, got min {a.min()}")
+        return a
+
+    def residuals(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """``g(x)`` per sample: ``A x - b`` on linear rows, ``x_u x_v`` on product rows."""
+        g = self.program.residuals(X)
+        if self.is_product.any():
+            Xa = np.atleast_2d(np.asarray(X))
+            k = np.flatnonzero(self.is_product)
+            u, v = self.pairs[k, 0], self.pairs[k, 1]
+            g[:, k] = Xa[:, u].astype(np.float64) * Xa[:, v]
+        return g
+
+    def energy(self, X: np.ndarray, lam: Any, rho: Any = None) -> np.ndarray:  # noqa: N803
+        """``H(x; lam, rho)`` per sample, straight from the definition."""
+        lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
+        g = self.residuals(X)
+        return self.program.objective(X) + g @ lam + 0.5 * (g * g) @ rho
+
+    # ----------------------------------------------------------------- QUBO
+    def qubo_terms(self, lam: Any, rho: Any = None) -> tuple[np.ndarray, float]:
+        """Upper-triangular ``Q`` (linear terms on the diagonal) and offset of ``H``."""
+        lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
+        p = self.program
+        lin = self._lin
+        A, b = p.A[lin], p.b[lin]
+        lam_l, rho_l = lam[lin], rho[lin]
+        Q = p.Q.copy()
+        Q += np.triu((A.T * rho_l) @ A, 1)
+        c = p.c + lam_l @ A + 0.5 * rho_l @ (A * A - 2.0 * b[:, None] * A)
+        offset = p.const - lam_l @ b + 0.5 * rho_l @ (b * b)
+        k = np.flatnonzero(self.is_product)
+        if k.size:
+            u, v = self.pairs[k].min(axis=1), self.pairs[k].max(axis=1)
+            np.add.at(Q, (u, v), lam[k] + 0.5 * rho[k])
+        Q[np.diag_indices_from(Q)] += c
+        return Q, float(offset)
+
+    def qubo(self, lam: Any, rho: Any = None) -> QUBO:
+        """The QUBO of ``H(.; lam, rho)``; its ``diagonal()`` comes from the caches.
+
+        ``qubo.info`` records ``lam`` and ``rho``.
+        """
+        lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
+        Q, offset = self.qubo_terms(lam, rho)
+        fn = None
+        if self.use_cache:
+            lam_c, rho_c = lam.copy(), rho.copy()
+            fn = lambda: self.diagonal(lam_c, rho_c)  # noqa: E731
+        return QUBO(
+            Q,
+            offset,
+            self.program.var_names,
+            info={"lam": lam.tolist(), "rho": rho.tolist(), "form": "lagrangian"},
+            _diagonal_fn=fn,
+        )
+
+    # ---------------------------------------------------------------- cache
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes the ``f`` and ``g`` diagonals need (float64)."""
+        return (self.n_cons + 2) * (1 << self.n_vars) * 8
+
+    @property
+    def use_cache(self) -> bool:
+        """Whether ``diagonal`` uses the cached ``f`` and ``G`` diagonals."""
+        if self._cache_mode is True:
+            return True
+        if self._cache_mode is False or self.n_vars > 34:
+            return False
+        budget = self._max_cache_bytes
+        if budget is None:
+            budget = available_memory() // 4
+        return self.cache_bytes <= budget
+
+    def _ensure_cache(self) -> None:
+        if self._G is not None:
+            return
+        p = self.program
+        n, m = self.n_vars, self.n_cons
+        self._f_diag = quadratic_diagonal(p.Q, p.c, p.const)
+        G = np.empty((m, 1 << n), dtype=np.float64)
+        for k in range(m):
+            if self.is_product[k]:
+                u, v = self.pairs[k]
+                coef = np.zeros(n)
+                Qk = np.zeros((n, n))
+                Qk[min(u, v), max(u, v)] = 1.0
+                quadratic_diagonal(Qk, coef, 0.0, out=G[k])
+            else:
+                linear_diagonal(p.A[k], -p.b[k], out=G[k])
+        self._G = G
+
+    @property
+    def constraint_diagonals(self) -> np.ndarray:
+        """``(m, 2**n)`` cached ``g_k`` diagonals (built on first use)."""
+        self._ensure_cache()
+        assert self._G is not None
+        return self._G
+
+    @property
+    def objective_diagonal(self) -> np.ndarray:
+        """``2**n`` cached diagonal of the objective ``f``."""
+        self._ensure_cache()
+        assert self._f_diag is not None
+        return self._f_diag
+
+    def feasible_mask(self, tol: float = 1e-9) -> np.ndarray:
+        """Boolean ``2**n`` mask of feasible basis states, from the caches."""
+        G = self.constraint_diagonals
+        ok = np.ones(G.shape[1], dtype=bool)
+        for k in range(self.n_cons):
+            if self.is_equality[k] and self._lin[k]:
+                ok &= np.abs(G[k]) <= tol
+            else:
+                ok &= G[k] <= tol
+        return ok
+
+    def diagonal(self, lam: Any, rho: Any = None, *, out: np.ndarray | None = None) -> np.ndarray:
+        """``f + lam . G + (rho / 2) . G**2`` over all ``2**n`` states.
+
+        For a fixed ``rho`` the ``f + rho``-part is kept, so a new ``lam`` is
+        one matrix-vector product.
+        """
+        lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
+        if not self.use_cache:
+            Q, offset = self.qubo_terms(lam, rho)
+            return quadratic_diagonal(np.triu(Q, 1), np.diag(Q).copy(), offset, out=out)
+        G = self.constraint_diagonals
+        key = rho.tobytes()
+        if self._rho_key != key:
+            base = self.objective_diagonal.copy()
+            for k in np.flatnonzero(rho):
+                base += (0.5 * rho[k]) * (G[k] * G[k])
+            self._base, self._rho_key = base, key
+        assert self._base is not None
+        if out is None:
+            out = np.empty_like(self._base)
+        np.dot(lam, G, out=out)
+        out += self._base
+        return out

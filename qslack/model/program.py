@@ -1,0 +1,408 @@
+"""The linear-constrained binary program every problem builder emits.
+
+``BinaryProgram`` minimises ``x'Qx + c'x + const`` over ``x`` in ``{0,1}^n``
+subject to ``A x (sense) b`` with ``sense`` per row in ``{"==", "<="}``.
+Maximisation problems are stored negated with ``metadata["sense"] = "max"``;
+:meth:`BinaryProgram.native` turns an internal (minimisation) value back into
+the problem's own sense.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from qslack.exceptions import DependencyError, ValidationError
+
+__all__ = ["BinaryProgram", "SENSES"]
+
+SENSES = ("==", "<=")
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryProgram:
+    """Minimise ``x'Qx + c'x + const`` subject to ``A x (sense) b``, ``x`` binary.
+
+    Parameters
+    ----------
+    Q : numpy.ndarray
+        ``(n, n)`` quadratic objective; it is normalised to strictly upper
+        triangular form (``Q + Q.T`` off the diagonal moved above it, the
+        diagonal folded into ``c`` since ``x_i**2 = x_i``).
+    c : numpy.ndarray
+        ``(n,)`` linear objective.
+    const : float
+        Objective constant.
+    A, b : numpy.ndarray
+        ``(m, n)`` constraint matrix and ``(m,)`` right-hand side.
+    sense : sequence of str
+        Per row ``"=="`` or ``"<="``.
+    var_names, con_names : sequence of str
+        Names of the variables and constraints (unique).
+    con_groups : sequence of str
+        Group per constraint (``"row"``, ``"col"``, ``"capacity"``, ``"edge"`` ...).
+    name : str
+        Instance name.
+    metadata : dict
+        ``sense`` (``"min"`` or ``"max"``: the native sense), ``problem`` and
+        anything a builder records (scales, take, encoding).
+
+    Examples
+    --------
+    >>> p = BinaryProgram.from_arrays(c=[-1.0, -2.0], A=[[1.0, 1.0]], b=[1.0], sense=["<="])
+    >>> p.objective(np.array([[0, 1], [1, 1]])).tolist()
+    [-2.0, -3.0]
+    >>> p.is_feasible(np.array([[0, 1], [1, 1]])).tolist()
+    [True, False]
+    """
+
+    Q: np.ndarray
+    c: np.ndarray
+    const: float
+    A: np.ndarray
+    b: np.ndarray
+    sense: tuple[str, ...]
+    var_names: tuple[str, ...]
+    con_names: tuple[str, ...]
+    con_groups: tuple[str, ...]
+    name: str = "program"
+    metadata: Any = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        c = np.asarray(self.c, dtype=np.float64).reshape(-1)
+        n = c.shape[0]
+        Q = np.asarray(self.Q, dtype=np.float64)
+        if Q.shape != (n, n):
+            raise ValidationError(f"Q has shape {Q.shape}, expected ({n}, {n})")
+        c = c + np.diag(Q)
+        Q = np.triu(Q, 1) + np.tril(Q, -1).T
+        A = np.asarray(self.A, dtype=np.float64)
+        if A.size == 0:
+            A = A.reshape(0, n)
+        if A.ndim != 2 or A.shape[1] != n:
+            raise ValidationError(f"A has shape {A.shape}, expected (m, {n})")
+        m = A.shape[0]
+        b = np.asarray(self.b, dtype=np.float64).reshape(-1)
+        if b.shape != (m,):
+            raise ValidationError(f"b has shape {b.shape}, expected ({m},)")
+        sense = tuple(str(s) for s in self.sense)
+        bad = [s for s in sense if s not in SENSES]
+        if len(sense) != m or bad:
+            raise ValidationError(
+                f"sense must hold {m} entries in {SENSES}; got {len(sense)}"
+                + (f" with {bad[0]!r}" if bad else "")
+            )
+        var_names = tuple(str(v) for v in self.var_names)
+        con_names = tuple(str(v) for v in self.con_names)
+        con_groups = tuple(str(v) for v in self.con_groups)
+        if len(var_names) != n or len(set(var_names)) != n:
+            raise ValidationError(f"var_names must be {n} unique names")
+        if len(con_names) != m or len(set(con_names)) != m:
+            raise ValidationError(f"con_names must be {m} unique names")
+        if len(con_groups) != m:
+            raise ValidationError(f"con_groups must have {m} entries")
+        for arr, what in ((Q, "Q"), (c, "c"), (A, "A"), (b, "b")):
+            if not np.all(np.isfinite(arr)):
+                raise ValidationError(f"{what} holds a non-finite value")
+        meta = dict(self.metadata)
+        meta.setdefault("sense", "min")
+        if meta["sense"] not in ("min", "max"):
+            raise ValidationError(f"metadata['sense'] must be 'min' or 'max', not {meta['sense']!r}")
+        set_ = object.__setattr__
+        set_(self, "Q", _frozen(Q))
+        set_(self, "c", _frozen(c))
+        set_(self, "const", float(self.const))
+        set_(self, "A", _frozen(A))
+        set_(self, "b", _frozen(b))
+        set_(self, "sense", sense)
+        set_(self, "var_names", var_names)
+        set_(self, "con_names", con_names)
+        set_(self, "con_groups", con_groups)
+        set_(self, "metadata", MappingProxyType(meta))
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        c: Sequence[float] | np.ndarray,
+        Q: np.ndarray | None = None,  # noqa: N803
+        const: float = 0.0,
+        A: np.ndarray | Sequence[Sequence[float]] | None = None,  # noqa: N803
+        b: Sequence[float] | np.ndarray | None = None,
+        sense: Sequence[str] | str = "<=",
+        var_names: Sequence[str] | None = None,
+        con_names: Sequence[str] | None = None,
+        con_groups: Sequence[str] | str = "constraint",
+        name: str = "program",
+        metadata: dict[str, Any] | None = None,
+    ) -> BinaryProgram:
+        """Build from arrays with default names (``x0..``, ``c0..``).
+
+        Examples
+        --------
+        >>> BinaryProgram.from_arrays(c=[1.0, 1.0]).n_vars
+        2
+        """
+        c = np.asarray(c, dtype=np.float64).reshape(-1)
+        n = c.shape[0]
+        Q = np.zeros((n, n)) if Q is None else np.asarray(Q, dtype=np.float64)
+        A = np.zeros((0, n)) if A is None else np.asarray(A, dtype=np.float64).reshape(-1, n)
+        m = A.shape[0]
+        b = np.zeros(0) if b is None else np.asarray(b, dtype=np.float64)
+        sense = (sense,) * m if isinstance(sense, str) else tuple(sense)
+        groups = (con_groups,) * m if isinstance(con_groups, str) else tuple(con_groups)
+        return cls(
+            Q=Q,
+            c=c,
+            const=const,
+            A=A,
+            b=b,
+            sense=sense,
+            var_names=tuple(var_names) if var_names is not None else tuple(f"x{i}" for i in range(n)),
+            con_names=tuple(con_names) if con_names is not None else tuple(f"c{k}" for k in range(m)),
+            con_groups=groups,
+            name=name,
+            metadata=metadata or {},
+        )
+
+    # ------------------------------------------------------------- properties
+    @property
+    def n_vars(self) -> int:
+        """Number of binary variables."""
+        return int(self.c.shape[0])
+
+    @property
+    def n_cons(self) -> int:
+        """Number of linear constraints."""
+        return int(self.A.shape[0])
+
+    @property
+    def is_max(self) -> bool:
+        """True when the native problem is a maximisation (stored negated)."""
+        return self.metadata["sense"] == "max"
+
+    @property
+    def is_equality(self) -> np.ndarray:
+        """Boolean mask of the ``==`` rows."""
+        return np.array([s == "==" for s in self.sense], dtype=bool)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Constraint groups in first-seen order."""
+        return tuple(dict.fromkeys(self.con_groups))
+
+    def group_mask(self, groups: str | Iterable[str]) -> np.ndarray:
+        """Boolean mask of the rows in ``groups``; unknown group names are an error.
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[1.0], A=[[1.0]], b=[1.0], con_groups="cap")
+        >>> p.group_mask("cap").tolist()
+        [True]
+        """
+        wanted = {groups} if isinstance(groups, str) else set(groups)
+        unknown = wanted - set(self.con_groups)
+        if unknown:
+            raise ValidationError(
+                f"unknown constraint group(s) {sorted(unknown)}; this program has {list(self.groups)}"
+            )
+        return np.array([g in wanted for g in self.con_groups], dtype=bool)
+
+    # ------------------------------------------------------------ evaluation
+    @staticmethod
+    def _batch(X: np.ndarray, n: int) -> np.ndarray:  # noqa: N803
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != n:
+            raise ValidationError(f"X has shape {X.shape}, expected (k, {n})")
+        return X.astype(np.float64, copy=False)
+
+    def objective(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Internal (minimisation) objective ``x'Qx + c'x + const`` per row of ``X``."""
+        Xf = self._batch(X, self.n_vars)
+        return np.einsum("ki,ij,kj->k", Xf, self.Q, Xf, optimize=True) + Xf @ self.c + self.const
+
+    def native(self, value: float | np.ndarray) -> float | np.ndarray:
+        """An internal objective value (or bound) in the problem's native sense.
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[-3.0], metadata={"sense": "max"})
+        >>> p.native(p.objective(np.array([[1]])))[0]
+        3.0
+        """
+        return -value if self.is_max else value
+
+    def native_objective(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """The objective in the native sense (profit, tour length, set weight)."""
+        return self.native(self.objective(X))
+
+    def residuals(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """``g(x) = A x - b`` for every row of ``X``: shape ``(k, m)``."""
+        Xf = self._batch(X, self.n_vars)
+        return Xf @ self.A.T - self.b
+
+    def violations(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Per-constraint violation ``|g|`` on equalities, ``max(g, 0)`` on inequalities."""
+        g = self.residuals(X)
+        return np.where(self.is_equality, np.abs(g), np.maximum(g, 0.0))
+
+    def max_violation(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Largest violation per sample (0 when feasible or when there are no rows)."""
+        v = self.violations(X)
+        return v.max(axis=1) if v.shape[1] else np.zeros(v.shape[0])
+
+    def is_feasible(self, X: np.ndarray, tol: float = 1e-9) -> np.ndarray:  # noqa: N803
+        """Boolean feasibility per sample."""
+        return self.max_violation(X) <= tol
+
+    # ----------------------------------------------------------------- misc
+    def fingerprint(self) -> str:
+        """SHA-256 of the numbers and names: the program's identity in the store.
+
+        Examples
+        --------
+        >>> a = BinaryProgram.from_arrays(c=[1.0])
+        >>> a.fingerprint() == BinaryProgram.from_arrays(c=[1.0]).fingerprint()
+        True
+        """
+        h = hashlib.sha256()
+        for arr in (self.Q, self.c, np.array([self.const]), self.A, self.b):
+            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+            h.update(b"|")
+        h.update(
+            json.dumps(
+                [self.sense, self.var_names, self.con_names, self.con_groups, self.metadata["sense"]]
+            ).encode()
+        )
+        return h.hexdigest()
+
+    def subset(self, rows: np.ndarray | Sequence[int]) -> BinaryProgram:
+        """The same program keeping only the constraint rows ``rows`` (mask or indices)."""
+        idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
+        return BinaryProgram(
+            Q=self.Q,
+            c=self.c,
+            const=self.const,
+            A=self.A[idx],
+            b=self.b[idx],
+            sense=tuple(self.sense[i] for i in idx),
+            var_names=self.var_names,
+            con_names=tuple(self.con_names[i] for i in idx),
+            con_groups=tuple(self.con_groups[i] for i in idx),
+            name=self.name,
+            metadata=dict(self.metadata),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes and coefficient ranges, JSON-friendly."""
+        groups: dict[str, int] = {}
+        for g in self.con_groups:
+            groups[g] = groups.get(g, 0) + 1
+        nz_obj = np.concatenate([self.c[self.c != 0], self.Q[self.Q != 0]])
+        nz_A = self.A[self.A != 0]
+
+        def rng(a: np.ndarray) -> list[float] | None:
+            return [float(np.abs(a).min()), float(np.abs(a).max())] if a.size else None
+
+        return {
+            "name": self.name,
+            "sense": self.metadata["sense"],
+            "n_vars": self.n_vars,
+            "n_cons": self.n_cons,
+            "groups": groups,
+            "n_equalities": int(self.is_equality.sum()),
+            "objective_abs_range": rng(nz_obj),
+            "A_abs_range": rng(nz_A),
+            "b_range": [float(self.b.min()), float(self.b.max())] if self.n_cons else None,
+        }
+
+    # ------------------------------------------------------------- interop
+    def to_quadratic_program(self) -> Any:
+        """This program as a qiskit-optimization ``QuadraticProgram`` (minimise).
+
+        The objective is the internal (minimisation) one; variable and
+        constraint names are kept, so decoding stays by name.
+        """
+        try:
+            from qiskit_optimization import QuadraticProgram
+        except ImportError as exc:  # pragma: no cover - dependency is core
+            raise DependencyError("qiskit-optimization is needed: pip install qiskit-optimization") from exc
+        qp = QuadraticProgram(self.name)
+        for v in self.var_names:
+            qp.binary_var(v)
+        quad = {
+            (self.var_names[i], self.var_names[j]): float(self.Q[i, j])
+            for i, j in zip(*np.nonzero(self.Q), strict=True)
+        }
+        lin = {self.var_names[i]: float(self.c[i]) for i in np.flatnonzero(self.c)}
+        qp.minimize(constant=self.const, linear=lin, quadratic=quad)
+        for k in range(self.n_cons):
+            row = {self.var_names[i]: float(self.A[k, i]) for i in np.flatnonzero(self.A[k])}
+            qp.linear_constraint(row, self.sense[k], float(self.b[k]), name=self.con_names[k])
+        return qp
+
+    @classmethod
+    def from_quadratic_program(cls, qp: Any, *, group: str = "constraint") -> BinaryProgram:
+        """Build from a qiskit-optimization ``QuadraticProgram`` of binary variables.
+
+        ``>=`` rows are negated into ``<=``; a maximisation is negated with
+        ``metadata["sense"] = "max"``.  Quadratic constraints are refused.
+        """
+        from qiskit_optimization.problems import QuadraticObjective, Variable
+
+        names = [v.name for v in qp.variables]
+        bad = [v.name for v in qp.variables if v.vartype != Variable.Type.BINARY]
+        if bad:
+            raise ValidationError(f"variable {bad[0]!r} is not binary; only binary programs are supported")
+        if qp.quadratic_constraints:
+            raise ValidationError("quadratic constraints are not supported")
+        n = len(names)
+        obj = qp.objective
+        sign = -1.0 if obj.sense == QuadraticObjective.Sense.MAXIMIZE else 1.0
+        c = sign * obj.linear.to_array()
+        Q = sign * obj.quadratic.to_array()
+        rows, rhs, senses, cnames = [], [], [], []
+        for con in qp.linear_constraints:
+            a = con.linear.to_array()
+            s = con.sense.label
+            if s == ">=":
+                rows.append(-a)
+                rhs.append(-con.rhs)
+                senses.append("<=")
+            elif s == "=":
+                rows.append(a)
+                rhs.append(con.rhs)
+                senses.append("==")
+            else:
+                rows.append(a)
+                rhs.append(con.rhs)
+                senses.append("<=")
+            cnames.append(con.name)
+        return cls(
+            Q=Q,
+            c=c,
+            const=sign * obj.constant,
+            A=np.asarray(rows, dtype=np.float64).reshape(-1, n),
+            b=np.asarray(rhs, dtype=np.float64),
+            sense=tuple(senses),
+            var_names=tuple(names),
+            con_names=tuple(cnames),
+            con_groups=(group,) * len(cnames),
+            name=qp.name or "program",
+            metadata={"sense": "max" if sign < 0 else "min", "problem": "qp"},
+        )

@@ -1,0 +1,174 @@
+"""The QUBO every sampler takes.
+
+``E(x) = sum_{i<=j} Q_ij x_i x_j + offset``: ``Q`` is upper triangular with the
+linear terms on its diagonal.  Samplers only ever call :meth:`QUBO.diagonal`
+(the ``2**n`` cost vector) or :meth:`QUBO.energies`; a QUBO made by
+:class:`~qslack.model.lagrangian.LagrangianForm` answers ``diagonal()`` from
+the form's cached constraint diagonals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qslack.exceptions import ValidationError
+from qslack.model.bits import quadratic_diagonal
+
+__all__ = ["QUBO", "IsingForm"]
+
+
+@dataclass(frozen=True)
+class IsingForm:
+    """``offset + h . z + sum_{i<j} J_ij z_i z_j`` with ``z = 1 - 2x`` (``x=0`` is ``z=+1``).
+
+    ``scale`` is the largest absolute coefficient in ``h`` and ``J``: QAOA
+    applies ``exp(-i gamma H / scale)`` so angles mean the same across
+    instances.
+    """
+
+    h: np.ndarray
+    J: np.ndarray
+    offset: float
+
+    @property
+    def scale(self) -> float:
+        """Largest ``|h_i|`` or ``|J_ij|`` (1.0 for a constant Hamiltonian)."""
+        s = max(float(np.abs(self.h).max(initial=0.0)), float(np.abs(self.J).max(initial=0.0)))
+        return s if s > 0 else 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class QUBO:
+    """Upper-triangular QUBO ``x'Qx + offset`` (diagonal = linear terms).
+
+    Parameters
+    ----------
+    Q : numpy.ndarray or scipy.sparse matrix
+        ``(n, n)``; the lower triangle, if any, is folded onto the upper.
+    offset : float
+        Constant term.
+    var_names : sequence of str, optional
+        Column ``j`` is ``var_names[j]``; default ``x0, x1, ...``.
+    info : dict, optional
+        Provenance (``lam``, ``rho``, ``encoding``...).  Not part of the maths.
+
+    Examples
+    --------
+    >>> q = QUBO(np.array([[1.0, -2.0], [0.0, 1.0]]), offset=0.5)
+    >>> q.energies(np.array([[0, 0], [1, 1]])).tolist()
+    [0.5, 0.5]
+    >>> q.diagonal().tolist()
+    [0.5, 1.5, 1.5, 0.5]
+    """
+
+    Q: Any
+    offset: float = 0.0
+    var_names: tuple[str, ...] = ()
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+    _diagonal_fn: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        Q = self.Q
+        if hasattr(Q, "toarray"):
+            import scipy.sparse as sp
+
+            Q = sp.csr_matrix(Q, dtype=np.float64)
+            if Q.shape[0] != Q.shape[1]:
+                raise ValidationError(f"Q must be square, got {Q.shape}")
+            Q = sp.triu(Q, 0, format="csr") + sp.tril(Q, -1, format="csr").T.tocsr()
+        else:
+            Q = np.asarray(Q, dtype=np.float64)
+            if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
+                raise ValidationError(f"Q must be square, got {Q.shape}")
+            Q = np.triu(Q) + np.tril(Q, -1).T
+            Q.setflags(write=False)
+        n = Q.shape[0]
+        names = tuple(self.var_names) if self.var_names else tuple(f"x{i}" for i in range(n))
+        if len(names) != n:
+            raise ValidationError(f"{len(names)} var_names for {n} variables")
+        object.__setattr__(self, "Q", Q)
+        object.__setattr__(self, "offset", float(self.offset))
+        object.__setattr__(self, "var_names", names)
+
+    @property
+    def n_vars(self) -> int:
+        """Number of variables (qubits)."""
+        return int(self.Q.shape[0])
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether ``Q`` is a scipy.sparse matrix."""
+        return hasattr(self.Q, "toarray")
+
+    def dense(self) -> np.ndarray:
+        """``Q`` as a dense upper-triangular array."""
+        return np.asarray(self.Q.toarray()) if self.is_sparse else self.Q
+
+    def linear(self) -> np.ndarray:
+        """Linear coefficients (the diagonal of ``Q``)."""
+        return np.asarray(self.Q.diagonal(), dtype=np.float64)
+
+    def energies(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Energy of every row of ``X`` (``(k, n)`` 0/1)."""
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.shape[1] != self.n_vars:
+            raise ValidationError(f"X has {X.shape[1]} columns, the QUBO {self.n_vars} variables")
+        Xf = X.astype(np.float64)
+        QX = (self.Q @ Xf.T).T
+        return np.einsum("ki,ki->k", Xf, np.asarray(QX)) + self.offset
+
+    def diagonal(self) -> np.ndarray:
+        """Energy of every basis state, ``2**n`` float64 (bit ``j`` of the index is ``x_j``).
+
+        A form-made QUBO returns the form's cached ``f + lam . G`` vector; any
+        other QUBO builds it by doubling (about ``3 * 2**n`` additions).
+        The returned array must not be modified.
+        """
+        if self._diagonal_fn is not None:
+            return self._diagonal_fn()
+        Qd = self.dense()
+        d = quadratic_diagonal(np.triu(Qd, 1), np.diag(Qd).copy(), self.offset)
+        d.setflags(write=False)
+        return d
+
+    def to_ising(self) -> IsingForm:
+        """The Ising form with ``x = (1 - z) / 2``.
+
+        Examples
+        --------
+        >>> ising = QUBO(np.array([[2.0]])).to_ising()
+        >>> (ising.h.tolist(), ising.offset)
+        ([-1.0], 1.0)
+        """
+        Qd = self.dense()
+        a = np.diag(Qd).copy()
+        U = np.triu(Qd, 1)
+        # x_i = (1 - z_i)/2 ; x_i x_j = (1 - z_i - z_j + z_i z_j)/4
+        h = -a / 2 - (U.sum(axis=1) + U.sum(axis=0)) / 4
+        J = U / 4
+        offset = self.offset + a.sum() / 2 + U.sum() / 4
+        return IsingForm(h=h, J=J, offset=float(offset))
+
+    def to_sparse_pauli_op(self) -> Any:
+        """The Ising Hamiltonian as a Qiskit ``SparsePauliOp`` (offset on the identity).
+
+        Qubit ``j`` is variable ``j``.  Imports qiskit lazily.
+        """
+        from qiskit.quantum_info import SparsePauliOp
+
+        ising = self.to_ising()
+        n = self.n_vars
+        terms: list[tuple[str, list[int], float]] = [("", [], ising.offset)]
+        terms += [("Z", [i], float(ising.h[i])) for i in np.flatnonzero(ising.h)]
+        terms += [("ZZ", [int(i), int(j)], float(ising.J[i, j])) for i, j in zip(*np.nonzero(ising.J), strict=True)]
+        return SparsePauliOp.from_sparse_list(terms, num_qubits=n).simplify(atol=0.0)
+
+    def with_names(self, var_names: Sequence[str]) -> QUBO:
+        """The same QUBO with other variable names."""
+        return QUBO(self.Q, self.offset, tuple(var_names), dict(self.info), self._diagonal_fn)

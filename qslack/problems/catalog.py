@@ -1,0 +1,322 @@
+"""Resolve an INSTANCE string to a problem instance and its BinaryProgram.
+
+An INSTANCE is one of
+
+- a manifest name from ``instances/manifest.toml`` (``burma14``, ``mknap1#3``,
+  ``mknap2#PB5``, ``farm``);
+- a path, with ``path#k`` selecting inside a multi-problem file; the format
+  comes from the extension, else from the content (``fmt=`` overrides);
+- a generator spec (``gen:tsp?n=6&seed=1``).
+
+``take=K`` keeps the first K cities / items / nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from qslack.exceptions import ParseError, ValidationError
+from qslack.model.program import BinaryProgram
+
+__all__ = [
+    "Loaded",
+    "ManifestEntry",
+    "instances_dir",
+    "read_manifest",
+    "load_instance",
+    "build_program",
+    "detect_format",
+    "FORMATS",
+]
+
+FORMATS = ("tsplib", "matrix", "mknap", "mknap2", "dimacs", "lp", "mps")
+PROBLEMS = ("tsp", "mdkp", "mis", "program")
+_FORMAT_PROBLEM = {
+    "tsplib": "tsp",
+    "matrix": "tsp",
+    "mknap": "mdkp",
+    "mknap2": "mdkp",
+    "dimacs": "mis",
+    "lp": "program",
+    "mps": "program",
+}
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One shipped instance: where it lives and what is known of it."""
+
+    name: str
+    problem: str
+    format: str
+    file: str
+    index: int | str | None = None
+    optimum: float | None = None
+    optimum_source: str | None = None
+    size: str = ""
+    take_optima: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """An instance with its provenance."""
+
+    name: str
+    problem: str
+    instance: Any
+    format: str
+    source: str
+    known_optimum: float | None = None
+    optimum_source: str | None = None
+    take: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly provenance."""
+        return {
+            "name": self.name,
+            "problem": self.problem,
+            "format": self.format,
+            "source": self.source,
+            "known_optimum": self.known_optimum,
+            "optimum_source": self.optimum_source,
+            "take": self.take,
+        }
+
+
+def instances_dir() -> Path:
+    """The folder of shipped instances (``$QSLACK_INSTANCES`` or the repository's ``instances/``)."""
+    env = os.environ.get("QSLACK_INSTANCES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "instances"
+
+
+@lru_cache(maxsize=4)
+def _manifest(path: str) -> tuple[ManifestEntry, ...]:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ParseError("manifest not found", path=p) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParseError(f"invalid TOML ({exc})", path=p) from None
+    out = []
+    for k, item in enumerate(data.get("instance", []), start=1):
+        try:
+            take_opt = {int(a): float(b) for a, b in item.pop("take_optima", {}).items()}
+            entry = ManifestEntry(**item, take_optima=take_opt)
+        except TypeError as exc:
+            raise ParseError(f"instance entry {k}: {exc}", path=p) from None
+        if entry.problem not in PROBLEMS or entry.format not in FORMATS:
+            raise ParseError(f"instance {entry.name!r}: unknown problem or format", path=p)
+        out.append(entry)
+    return tuple(out)
+
+
+def read_manifest(path: str | Path | None = None) -> tuple[ManifestEntry, ...]:
+    """Entries of ``manifest.toml``.
+
+    Examples
+    --------
+    >>> names = [e.name for e in read_manifest()]
+    >>> "burma14" in names and "mknap1#2" in names
+    True
+    """
+    return _manifest(str(path or instances_dir() / "manifest.toml"))
+
+
+def _find_entry(name: str) -> ManifestEntry | None:
+    entries = read_manifest()
+    for e in entries:
+        if e.name == name:
+            return e
+    low = name.lower()
+    for e in entries:
+        if e.name.lower() == low:
+            return e
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """Format of a file from its extension, else from its content."""
+    ext = path.suffix.lower()
+    by_ext = {".tsp": "tsplib", ".gph": "dimacs", ".col": "dimacs", ".clq": "dimacs", ".lp": "lp", ".mps": "mps"}
+    if ext in by_ext:
+        return by_ext[ext]
+    from qslack.formats.dimacs import sniff_dimacs
+    from qslack.formats.orlib import sniff_orlib
+    from qslack.formats.tsplib import looks_like_matrix, looks_like_tsplib
+
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise ParseError(f"cannot read ({exc.strerror})", path=path) from None
+    orlib = sniff_orlib(text)
+    if orlib:
+        return orlib
+    if looks_like_tsplib(text):
+        return "tsplib"
+    if sniff_dimacs(text):
+        return "dimacs"
+    if looks_like_matrix(text):
+        return "matrix"
+    raise ParseError(
+        "cannot tell the format from the content; pass --format "
+        f"({', '.join(FORMATS)})",
+        path=path,
+    )
+
+
+def _read(path: Path, fmt: str, key: str | None) -> Any:
+    if fmt == "tsplib":
+        from qslack.formats.tsplib import read_tsplib
+
+        return read_tsplib(path)
+    if fmt == "matrix":
+        from qslack.formats.tsplib import read_distance_matrix
+
+        return read_distance_matrix(path)
+    if fmt in ("mknap", "mknap2"):
+        from qslack.formats.orlib import read_mdkp
+
+        if key is None:
+            raise ValidationError(f"{path} holds several problems: select one with {path}#k")
+        inst = read_mdkp(path, key, fmt=fmt)
+        return inst
+    if fmt == "dimacs":
+        from qslack.formats.dimacs import read_dimacs
+
+        return read_dimacs(path)
+    if fmt in ("lp", "mps"):
+        from qslack.formats.lp import read_lp
+
+        return read_lp(path)
+    raise ValidationError(f"unknown format {fmt!r}; choose from {FORMATS}")
+
+
+def _take(loaded: Loaded, k: int) -> Loaded:
+    inst = loaded.instance
+    if loaded.problem == "program":
+        raise ValidationError("--take is not defined for a general binary program")
+    n = inst.n if hasattr(inst, "n") else inst.n_nodes
+    if not 1 <= k <= n:
+        raise ValidationError(f"--take {k} is outside 1..{n} for {loaded.name}")
+    if k == n:
+        return loaded
+    return replace(
+        loaded,
+        instance=inst.take(k),
+        name=f"{loaded.name}[:{k}]",
+        known_optimum=None,
+        optimum_source=None,
+        take=k,
+    )
+
+
+def load_instance(
+    spec: str,
+    *,
+    fmt: str | None = None,
+    problem: str | None = None,
+    take: int | None = None,
+) -> Loaded:
+    """Load the instance an INSTANCE string names.
+
+    Parameters
+    ----------
+    spec : str
+        Manifest name, path (``path#k`` inside multi-problem files) or ``gen:`` spec.
+    fmt : str, optional
+        Override the detected format (one of :data:`FORMATS`).
+    problem : str, optional
+        Override the problem the format implies (``tsp``, ``mdkp``, ``mis``, ``program``).
+    take : int, optional
+        Keep the first ``take`` cities / items / nodes.
+
+    Examples
+    --------
+    >>> ld = load_instance("mknap1#1")
+    >>> ld.problem, ld.instance.n, ld.known_optimum
+    ('mdkp', 6, 3800.0)
+    >>> load_instance("burma14", take=5).known_optimum
+    2321.0
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}; choose from {FORMATS}")
+    if problem is not None and problem not in PROBLEMS:
+        raise ValidationError(f"unknown problem {problem!r}; choose from {PROBLEMS}")
+    take_optima: dict[int, float] = {}
+    if spec.startswith("gen:"):
+        from qslack.problems.generators import generate
+
+        kind, inst = generate(spec)
+        loaded = Loaded(inst.name, kind, inst, "generator", spec)
+    else:
+        entry = None if fmt else _find_entry(spec)
+        if entry is not None:
+            path = instances_dir() / entry.file
+            key = None if entry.index is None else str(entry.index)
+            inst = _read(path, entry.format, key)
+            loaded = Loaded(
+                entry.name, entry.problem, inst, entry.format, str(path), entry.optimum, entry.optimum_source
+            )
+            take_optima = entry.take_optima
+        else:
+            raw, _, key = spec.partition("#")
+            path = Path(raw)
+            if not path.exists():
+                raise ValidationError(
+                    f"unknown instance {spec!r}: not a manifest name (see `qslack instances`), "
+                    "not an existing file, not a gen: spec"
+                )
+            f = fmt or detect_format(path)
+            inst = _read(path, f, key or None)
+            opt = getattr(inst, "optimum", None)
+            loaded = Loaded(
+                getattr(inst, "name", path.stem),
+                _FORMAT_PROBLEM[f],
+                inst,
+                f,
+                str(path),
+                opt,
+                "file" if opt is not None else None,
+            )
+    if problem is not None and problem != loaded.problem:
+        raise ValidationError(f"{spec!r} reads as a {loaded.problem} instance, not {problem}")
+    if take is not None:
+        loaded = _take(loaded, int(take))
+        if loaded.take is not None and loaded.take in take_optima:
+            loaded = replace(
+                loaded, known_optimum=take_optima[loaded.take], optimum_source="brute force (SOURCES.md)"
+            )
+    return loaded
+
+
+def build_program(loaded: Loaded, *, encoding: str = "position") -> BinaryProgram:
+    """The BinaryProgram of a loaded instance (TSP: ``encoding`` position or edge).
+
+    The known optimum is recorded in ``metadata["known_optimum"]``.
+    """
+    if loaded.problem == "tsp":
+        from qslack.problems.tsp import build_tsp
+
+        prog = build_tsp(loaded.instance, encoding)
+    elif loaded.problem == "mdkp":
+        from qslack.problems.mdkp import build_mdkp
+
+        prog = build_mdkp(loaded.instance)
+    elif loaded.problem == "mis":
+        from qslack.problems.mis import build_mis
+
+        prog = build_mis(loaded.instance)
+    else:
+        prog = loaded.instance
+    meta = dict(prog.metadata)
+    meta["known_optimum"] = loaded.known_optimum
+    meta["instance"] = loaded.name
+    return replace(prog, metadata=meta) if meta != dict(prog.metadata) else prog

@@ -1,0 +1,803 @@
+"""Fast QAOA statevector kernel (numba, CPU).
+
+The state after ``p`` layers is::
+
+    |psi> = prod_{l=1..p} exp(-i beta_l sum_j X_j) exp(-i gamma_l D / scale) |+>^n
+
+where ``D = diag(diag)`` is the cost of every basis state, basis index ``k`` has
+bit ``j`` equal to qubit ``j`` (= binary variable ``x_j``, Qiskit's little-endian
+order) and ``exp(-i b X) = cos(b) I - i sin(b) X`` on every qubit.
+
+Performance design
+------------------
+The simulator owns **one** state buffer of ``2**n`` amplitudes; an evaluation
+allocates nothing else of that size.
+
+* The qubits are split into groups.  Group 0 is the ``B`` lowest qubits
+  (``B = block_bits``, default 15: a block of ``2**15`` complex128 amplitudes is
+  512 KiB and stays in the per-core L2 cache).  The higher qubits are split into
+  groups of at most ``B - 5`` qubits.
+* A *pass* walks over the state once, one L2-sized chunk at a time (``prange``
+  over chunks), and applies to each chunk every operation it can before the chunk
+  goes back to memory.  For group 0 a chunk is a contiguous block; for a higher
+  group ``[a, b)`` a chunk is the ``2**(b - a)`` rows of ``2**c`` contiguous
+  amplitudes that differ only in the qubits ``a..b-1``; they are gathered into a
+  per-thread scratch buffer of ``2**B`` amplitudes (power-of-two strides would
+  thrash the cache sets in place), rotated, and scattered back.
+* The phase ``exp(-i gamma D / scale)`` is elementwise, so it joins any pass;
+  the mixer rotations of different qubits commute, so the layers alternate the
+  order of their groups and one pass carries the last group of layer ``l``, the
+  phase of layer ``l + 1`` and the first group of layer ``l + 1``.  The initial
+  ``|+>`` fill is fused into the first pass.  With two groups (``B < n <= 25``)
+  an evaluation of depth ``p`` makes ``p + 1`` passes over the state.
+* Inside a chunk the rotations go two qubits at a time (4-amplitude groups, the
+  tensor product of two rotations in registers).
+* ``cos``/``sin`` of the phase are computed on the fly by a branch-free
+  Cody--Waite reduction and Cephes polynomials that the compiler vectorises
+  (about 1 ulp for ``|gamma * D / scale| < 1e6``); no ``2**n`` phase vector is
+  ever built.
+
+Numerics: the kernels are compiled with ``fastmath={"contract"}`` only (fused
+multiply-add allowed, no reassociation and no NaN/Inf assumptions), so the
+results are deterministic for a given machine and agree with a plain numpy
+reference to ~1e-15.  Only the expectation reduction uses full ``fastmath``
+(reassociation lets it vectorise; it changes the sum by rounding only).  Every
+kernel is compiled with ``cache=True``: the first call in a fresh environment
+pays the compile time once, later processes load the machine code from disk.
+
+``complex64`` states are supported (``dtype=np.complex64``): the diagonal stays
+float64, phases are computed in float64 and rounded to float32.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from qslack.exceptions import ResourceError, ValidationError
+
+__all__ = [
+    "state_bytes",
+    "check_memory",
+    "available_memory",
+    "StatevectorSimulator",
+    "qaoa_state",
+    "DEFAULT_BLOCK_BITS",
+]
+
+DEFAULT_BLOCK_BITS = 15
+_MIN_ROW_BITS = 5
+_FM = {"contract"}
+
+# --------------------------------------------------------------------------- memory
+
+
+def state_bytes(n: int, dtype=np.complex128) -> int:
+    """Bytes of a ``2**n`` state vector of ``dtype``.
+
+    Examples
+    --------
+    >>> state_bytes(20) // 2**20
+    16
+    """
+    return (1 << int(n)) * np.dtype(dtype).itemsize
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable``)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic OS
+        return 1 << 62
+
+
+def _gib(x: float) -> str:
+    return f"{x / 2**30:.1f} GiB"
+
+
+def check_memory(
+    n: int,
+    dtype=np.complex128,
+    *,
+    extra_bytes: int = 0,
+    available: int | None = None,
+) -> None:
+    """Raise :class:`ResourceError` if a ``2**n`` state (+ its diagonal) does not fit.
+
+    Parameters
+    ----------
+    n : int
+        Number of qubits.
+    dtype : numpy dtype
+        State dtype (complex128 or complex64).
+    extra_bytes : int
+        Further bytes that the caller will need beside the state (for example
+        more ``2**n`` vectors).
+    available : int, optional
+        Bytes available; read from ``/proc/meminfo`` (``MemAvailable``) if None.
+
+    The diagonal (``2**n`` float64) is counted as well: a simulation needs it.
+    Nothing is allocated.
+
+    Examples
+    --------
+    >>> check_memory(10)
+    >>> check_memory(40, available=2**34)
+    Traceback (most recent call last):
+    ...
+    qslack.exceptions.ResourceError: n=40 needs 16384.0 GiB for the complex128 state (+ diagonal); \
+this machine has 16.0 GiB available
+    """
+    n = int(n)
+    if n < 0:
+        raise ValidationError(f"number of qubits must be >= 0, got {n}")
+    dt = np.dtype(dtype)
+    need = state_bytes(n, dt)
+    total = need + (1 << n) * 8 + int(extra_bytes)
+    avail = available_memory() if available is None else int(available)
+    if total > avail:
+        raise ResourceError(
+            f"n={n} needs {_gib(need)} for the {dt.name} state (+ diagonal); "
+            f"this machine has {_gib(avail)} available"
+        )
+
+
+# --------------------------------------------------------------------------- sincos
+
+_TWO_OVER_PI = 0.636619772367581343076
+_PIO2_1 = 1.57079632673412561417e00  # first 33 bits of pi/2
+_PIO2_2 = 6.07710050630396597660e-11  # next 33 bits
+_PIO2_3 = 2.02226624871116645580e-21  # next 33 bits
+# Cephes sin.c / cos polynomials on [-pi/4, pi/4]
+_S0 = 1.58962301576546568060e-10
+_S1 = -2.50507477628578072866e-8
+_S2 = 2.75573136213857245213e-6
+_S3 = -1.98412698295895385996e-4
+_S4 = 8.33333333332211858878e-3
+_S5 = -1.66666666666666307295e-1
+_C0 = -1.13585365213876817300e-11
+_C1 = 2.08757008419747316778e-9
+_C2 = -2.75573141792967388112e-7
+_C3 = 2.48015872888517045348e-5
+_C4 = -1.38888888888730564116e-3
+_C5 = 4.16666666666665929218e-2
+
+
+@njit(inline="always", fastmath=_FM)
+def _cos_sin(x):
+    """(cos x, sin x), branch-free so that loops calling it vectorise."""
+    q = np.floor(x * _TWO_OVER_PI + 0.5)
+    r = x - q * _PIO2_1
+    r = r - q * _PIO2_2
+    r = r - q * _PIO2_3
+    z = r * r
+    sp = r + r * z * (((((_S0 * z + _S1) * z + _S2) * z + _S3) * z + _S4) * z + _S5)
+    cp = 1.0 - 0.5 * z + z * z * (((((_C0 * z + _C1) * z + _C2) * z + _C3) * z + _C4) * z + _C5)
+    m = q - 4.0 * np.floor(q * 0.25)  # quadrant 0..3
+    swap = (m == 1.0) | (m == 3.0)
+    cs = sp if swap else cp
+    sn = cp if swap else sp
+    cneg = (m == 1.0) | (m == 2.0)
+    sneg = m >= 2.0
+    c = -cs if cneg else cs
+    s = -sn if sneg else sn
+    return c, s
+
+
+# --------------------------------------------------------------------------- chunk ops
+# All chunk operations act on a float view ``x`` (re, im interleaved) of a
+# contiguous region of amplitudes starting at amplitude ``off``.
+
+
+@njit(fastmath=_FM, cache=True)
+def _phase(x, off, diag, doff, length, g, fill):
+    """x[off + t] *= exp(-i g diag[doff + t]) for t < length.
+
+    If ``fill`` > 0 the amplitudes are first set to ``fill`` (the |+> state).
+    """
+    if fill > 0.0:
+        for t in range(length):
+            c, s = _cos_sin(g * diag[doff + t])
+            i = 2 * (off + t)
+            x[i] = fill * c
+            x[i + 1] = -fill * s
+    else:
+        for t in range(length):
+            c, s = _cos_sin(g * diag[doff + t])
+            i = 2 * (off + t)
+            re = x[i]
+            im = x[i + 1]
+            x[i] = re * c + im * s
+            x[i + 1] = im * c - re * s
+
+
+@njit(fastmath=_FM, cache=True)
+def _rot1(x, off, w, q, c, s):
+    """exp(-i b X_q) on bit q of the 2**w amplitudes at off (c = cos b, s = sin b)."""
+    s1 = 1 << q
+    nn = 1 << w
+    for h in range(0, nn, 2 * s1):
+        base = 2 * (off + h)
+        for u in range(s1):
+            i0 = base + 2 * u
+            i1 = i0 + 2 * s1
+            ar = x[i0]
+            ai = x[i0 + 1]
+            br = x[i1]
+            bi = x[i1 + 1]
+            x[i0] = c * ar + s * bi
+            x[i0 + 1] = c * ai - s * br
+            x[i1] = c * br + s * ai
+            x[i1 + 1] = c * bi - s * ar
+
+
+@njit(fastmath=_FM, cache=True)
+def _rot2(x, off, w, q1, q2, c, s):
+    """exp(-i b X_q1) exp(-i b X_q2) on the 2**w amplitudes at off (q1 < q2)."""
+    s1 = 1 << q1
+    s2 = 1 << q2
+    nn = 1 << w
+    d1 = 2 * s1
+    d2 = 2 * s2
+    for h in range(0, nn, 2 * s2):
+        for m in range(h, h + s2, 2 * s1):
+            base = 2 * (off + m)
+            for u in range(s1):
+                i0 = base + 2 * u
+                i1 = i0 + d1
+                i2 = i0 + d2
+                i3 = i2 + d1
+                a0r = x[i0]
+                a0i = x[i0 + 1]
+                a1r = x[i1]
+                a1i = x[i1 + 1]
+                a2r = x[i2]
+                a2i = x[i2 + 1]
+                a3r = x[i3]
+                a3i = x[i3 + 1]
+                # qubit q1: pairs (0,1), (2,3)
+                b0r = c * a0r + s * a1i
+                b0i = c * a0i - s * a1r
+                b1r = c * a1r + s * a0i
+                b1i = c * a1i - s * a0r
+                b2r = c * a2r + s * a3i
+                b2i = c * a2i - s * a3r
+                b3r = c * a3r + s * a2i
+                b3i = c * a3i - s * a2r
+                # qubit q2: pairs (0,2), (1,3)
+                x[i0] = c * b0r + s * b2i
+                x[i0 + 1] = c * b0i - s * b2r
+                x[i2] = c * b2r + s * b0i
+                x[i2 + 1] = c * b2i - s * b0r
+                x[i1] = c * b1r + s * b3i
+                x[i1 + 1] = c * b1i - s * b3r
+                x[i3] = c * b3r + s * b1i
+                x[i3 + 1] = c * b3i - s * b1r
+
+
+@njit(fastmath=_FM, cache=True)
+def _rot_low(x, off, w, c, s):
+    """exp(-i b X) on bits 0, 1 and 2 of the 2**w amplitudes at off (w >= 3)."""
+    nn = 1 << w
+    for h in range(0, nn, 8):
+        i = 2 * (off + h)
+        a0r = x[i]
+        a0i = x[i + 1]
+        a1r = x[i + 2]
+        a1i = x[i + 3]
+        a2r = x[i + 4]
+        a2i = x[i + 5]
+        a3r = x[i + 6]
+        a3i = x[i + 7]
+        a4r = x[i + 8]
+        a4i = x[i + 9]
+        a5r = x[i + 10]
+        a5i = x[i + 11]
+        a6r = x[i + 12]
+        a6i = x[i + 13]
+        a7r = x[i + 14]
+        a7i = x[i + 15]
+        # bit 0: (0,1) (2,3) (4,5) (6,7)
+        b0r = c * a0r + s * a1i
+        b0i = c * a0i - s * a1r
+        b1r = c * a1r + s * a0i
+        b1i = c * a1i - s * a0r
+        b2r = c * a2r + s * a3i
+        b2i = c * a2i - s * a3r
+        b3r = c * a3r + s * a2i
+        b3i = c * a3i - s * a2r
+        b4r = c * a4r + s * a5i
+        b4i = c * a4i - s * a5r
+        b5r = c * a5r + s * a4i
+        b5i = c * a5i - s * a4r
+        b6r = c * a6r + s * a7i
+        b6i = c * a6i - s * a7r
+        b7r = c * a7r + s * a6i
+        b7i = c * a7i - s * a6r
+        # bit 1: (0,2) (1,3) (4,6) (5,7)
+        a0r = c * b0r + s * b2i
+        a0i = c * b0i - s * b2r
+        a2r = c * b2r + s * b0i
+        a2i = c * b2i - s * b0r
+        a1r = c * b1r + s * b3i
+        a1i = c * b1i - s * b3r
+        a3r = c * b3r + s * b1i
+        a3i = c * b3i - s * b1r
+        a4r = c * b4r + s * b6i
+        a4i = c * b4i - s * b6r
+        a6r = c * b6r + s * b4i
+        a6i = c * b6i - s * b4r
+        a5r = c * b5r + s * b7i
+        a5i = c * b5i - s * b7r
+        a7r = c * b7r + s * b5i
+        a7i = c * b7i - s * b5r
+        # bit 2: (0,4) (1,5) (2,6) (3,7)
+        x[i] = c * a0r + s * a4i
+        x[i + 1] = c * a0i - s * a4r
+        x[i + 8] = c * a4r + s * a0i
+        x[i + 9] = c * a4i - s * a0r
+        x[i + 2] = c * a1r + s * a5i
+        x[i + 3] = c * a1i - s * a5r
+        x[i + 10] = c * a5r + s * a1i
+        x[i + 11] = c * a5i - s * a1r
+        x[i + 4] = c * a2r + s * a6i
+        x[i + 5] = c * a2i - s * a6r
+        x[i + 12] = c * a6r + s * a2i
+        x[i + 13] = c * a6i - s * a2r
+        x[i + 6] = c * a3r + s * a7i
+        x[i + 7] = c * a3i - s * a7r
+        x[i + 14] = c * a7r + s * a3i
+        x[i + 15] = c * a7i - s * a3r
+
+
+@njit(fastmath=_FM, cache=True)
+def _rot_bits(x, off, w, lo, hi, c, s):
+    """exp(-i b X_q) for every bit lo <= q < hi of the 2**w amplitudes at off."""
+    q = lo
+    if q == 0 and hi >= 3:
+        _rot_low(x, off, w, c, s)
+        q = 3
+    while q < hi:
+        if q + 1 < hi:
+            _rot2(x, off, w, q, q + 1, c, s)
+            q += 2
+        else:
+            _rot1(x, off, w, q, c, s)
+            q += 1
+
+
+# --------------------------------------------------------------------------- passes
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _pass_block(x, diag, n, bb, gam, cb, sb, fill, nthreads):
+    """One pass of group 0 (qubits 0..bb-1) over contiguous blocks of 2**bb.
+
+    For each op i: phase exp(-i gam[i] D) (skipped if gam[i] is NaN), then the
+    mixer with (cb[i], sb[i]) on qubits 0..bb-1.  ``fill`` > 0 first sets the
+    block to the uniform amplitude ``fill`` (fused with the first phase).
+    """
+    nblk = 1 << (n - bb)
+    blen = 1 << bb
+    nops = gam.shape[0]
+    nt = min(nthreads, nblk)
+    for t in prange(nt):
+        for blk in range(t * nblk // nt, (t + 1) * nblk // nt):
+            off = blk * blen
+            f = fill
+            for i in range(nops):
+                g = gam[i]
+                if g == g:
+                    _phase(x, off, diag, off, blen, g, f)
+                    f = 0.0
+                elif f > 0.0:
+                    _phase(x, off, diag, off, blen, 0.0, f)
+                    f = 0.0
+                _rot_bits(x, off, bb, 0, bb, cb[i], sb[i])
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _pass_gather(x, diag, n, a, b, cbits, scratch, gam, cb, sb, nthreads):
+    """One pass of the qubit group [a, b) through per-thread scratch buffers.
+
+    A chunk is the 2**(b-a) rows of 2**cbits contiguous amplitudes that differ
+    only in the bits a..b-1; it is gathered into scratch (row r at r << cbits),
+    the ops are applied (phase, then the rotations of bits cbits..cbits+b-a-1 of
+    the scratch index), and it is scattered back.
+    """
+    gb = b - a
+    w = gb + cbits
+    nrows = 1 << gb
+    rlen = 1 << cbits
+    nlow = 1 << (a - cbits)
+    nchunk = 1 << (n - gb - cbits)
+    nops = gam.shape[0]
+    nt = min(nthreads, nchunk, scratch.shape[0])
+    for t in prange(nt):
+        y = scratch[t]
+        for ch in range(t * nchunk // nt, (t + 1) * nchunk // nt):
+            up = ch // nlow
+            lo = ch - up * nlow
+            base = (up << b) + (lo << cbits)
+            for r in range(nrows):
+                src = 2 * (base + (r << a))
+                dst = 2 * (r << cbits)
+                for u in range(2 * rlen):
+                    y[dst + u] = x[src + u]
+            for i in range(nops):
+                g = gam[i]
+                if g == g:
+                    for r in range(nrows):
+                        _phase(y, r << cbits, diag, base + (r << a), rlen, g, 0.0)
+                _rot_bits(y, 0, w, cbits, w, cb[i], sb[i])
+            for r in range(nrows):
+                src = 2 * (r << cbits)
+                dst = 2 * (base + (r << a))
+                for u in range(2 * rlen):
+                    x[dst + u] = y[src + u]
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _expectation(x, diag):
+    nn = diag.shape[0]
+    acc = 0.0
+    for k in prange(nn):
+        re = np.float64(x[2 * k])
+        im = np.float64(x[2 * k + 1])
+        acc += (re * re + im * im) * diag[k]
+    return acc
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _probabilities(x, out):
+    nn = out.shape[0]
+    for k in prange(nn):
+        re = np.float64(x[2 * k])
+        im = np.float64(x[2 * k + 1])
+        out[k] = re * re + im * im
+
+
+@njit(fastmath=_FM, cache=True)
+def _cvar_select(e, w, alpha):
+    """CVaR_alpha of the distribution w over energies e (both modified in place).
+
+    Weighted quickselect with a three-way partition: expected O(len(e)).
+    """
+    lo = 0
+    hi = e.shape[0]
+    need = alpha
+    acc = 0.0
+    last = 0.0
+    while hi > lo:
+        if hi - lo <= 32:
+            order = np.argsort(e[lo:hi])
+            for j in range(hi - lo):
+                k = lo + order[j]
+                last = e[k]
+                if w[k] >= need:
+                    acc += need * e[k]
+                    return acc / alpha
+                acc += w[k] * e[k]
+                need -= w[k]
+            return acc / (alpha - need) if alpha > need else last
+        # median of three pivot
+        p0 = e[lo]
+        p1 = e[(lo + hi) // 2]
+        p2 = e[hi - 1]
+        if p0 > p1:
+            p0, p1 = p1, p0
+        if p1 > p2:
+            p1 = p2
+        piv = p0 if p0 > p1 else p1
+        # three-way partition: [lo, lt) < piv, [lt, i) == piv, (gt, hi) > piv
+        lt = lo
+        i = lo
+        gt = hi - 1
+        while i <= gt:
+            v = e[i]
+            if v < piv:
+                e[i], e[lt] = e[lt], e[i]
+                w[i], w[lt] = w[lt], w[i]
+                lt += 1
+                i += 1
+            elif v > piv:
+                e[i], e[gt] = e[gt], e[i]
+                w[i], w[gt] = w[gt], w[i]
+                gt -= 1
+            else:
+                i += 1
+        m_lt = 0.0
+        s_lt = 0.0
+        for k in range(lo, lt):
+            m_lt += w[k]
+            s_lt += w[k] * e[k]
+        if m_lt >= need:
+            hi = lt
+            continue
+        acc += s_lt
+        need -= m_lt
+        m_eq = 0.0
+        for k in range(lt, gt + 1):
+            m_eq += w[k]
+        last = piv
+        if m_eq >= need:
+            acc += need * piv
+            return acc / alpha
+        acc += m_eq * piv
+        need -= m_eq
+        lo = gt + 1
+    # the total mass fell short of alpha by rounding
+    return acc / (alpha - need) if alpha > need else last
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def _groups(n: int, bb: int) -> list[tuple[int, int, int]]:
+    """Qubit groups [(a, b, cbits)]: group 0 = [0, min(n, bb)), then balanced groups."""
+    b0 = min(n, bb)
+    groups = [(0, b0, 0)]
+    rest = n - b0
+    if rest > 0:
+        gmax = max(1, bb - _MIN_ROW_BITS)
+        k = -(-rest // gmax)
+        size, extra = divmod(rest, k)
+        a = b0
+        for i in range(k):
+            g = size + (1 if i < extra else 0)
+            cbits = min(a, bb - g)
+            groups.append((a, a + g, cbits))
+            a += g
+    return groups
+
+
+def _schedule(p: int, ngroups: int) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Passes [(group, [(layer or -1 for no phase, layer of the mixer)])].
+
+    Layers alternate the order of their groups so that consecutive layers share
+    a pass: ... mixer(l, g), phase(l + 1), mixer(l + 1, g) ...
+    """
+    ops: list[tuple[str, int, int]] = []
+    for layer in range(p):
+        ops.append(("phase", layer, -1))
+        order = range(ngroups) if layer % 2 == 0 else range(ngroups - 1, -1, -1)
+        for g in order:
+            ops.append(("mix", layer, g))
+    passes: list[tuple[int, list[tuple[int, int]]]] = []
+    pending_phase = -1
+    for kind, layer, g in ops:
+        if kind == "phase":
+            pending_phase = layer
+            continue
+        if passes and passes[-1][0] == g:
+            passes[-1][1].append((pending_phase, layer))
+        else:
+            passes.append((g, [(pending_phase, layer)]))
+        pending_phase = -1
+    return passes
+
+
+# --------------------------------------------------------------------------- API
+
+
+def _as_angles(v, name: str) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(v, dtype=np.float64))
+    if a.ndim != 1:
+        raise ValidationError(f"{name} must be a 1-d sequence of angles, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValidationError(f"{name} must be finite, got {a}")
+    return a
+
+
+class StatevectorSimulator:
+    """QAOA statevector simulator on a cost diagonal (numba, in place).
+
+    Parameters
+    ----------
+    n : int
+        Number of qubits.
+    dtype : {np.complex128, np.complex64}
+        State dtype.  The diagonal is always float64.
+    threads : int, optional
+        numba threads for this simulator's kernels (default: numba's setting).
+    block_bits : int
+        log2 of the chunk size in amplitudes (default 15: 512 KiB of complex128,
+        fits the L2 cache).  Exposed so tests can force small blocks.
+
+    Notes
+    -----
+    One state buffer of ``2**n`` amplitudes is allocated here (after
+    :func:`check_memory`), plus ``threads * 2**block_bits`` amplitudes of
+    scratch.  ``run``, ``expectation`` allocate nothing of size ``2**n``;
+    ``probabilities`` allocates its output unless ``out`` is given; ``cvar``
+    allocates two ``2**n`` float64 work arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sim = StatevectorSimulator(3)
+    >>> diag = np.arange(8.0)
+    >>> psi = sim.run(diag, [0.3], [0.2])
+    >>> round(float(np.vdot(psi, psi).real), 12)
+    1.0
+    >>> e = sim.expectation(diag)
+    """
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        dtype=np.complex128,
+        threads: int | None = None,
+        block_bits: int = DEFAULT_BLOCK_BITS,
+    ) -> None:
+        n = int(n)
+        if n < 1:
+            raise ValidationError(f"number of qubits must be >= 1, got {n}")
+        dt = np.dtype(dtype)
+        if dt not in (np.dtype(np.complex128), np.dtype(np.complex64)):
+            raise ValidationError(f"dtype must be complex128 or complex64, got {dt}")
+        bb = int(block_bits)
+        if not 3 <= bb <= 24:
+            raise ValidationError(f"block_bits must be in [3, 24], got {bb}")
+        if threads is not None and not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
+            raise ValidationError(
+                f"threads must be in [1, {numba.config.NUMBA_NUM_THREADS}], got {threads}"
+            )
+        self.n = n
+        self.dtype = dt
+        self.threads = None if threads is None else int(threads)
+        self.block_bits = bb
+        nt = self.threads or numba.config.NUMBA_NUM_THREADS
+        check_memory(n, dt, extra_bytes=nt * state_bytes(min(n, bb), dt))
+        self._groups = _groups(n, bb)
+        self._state = np.empty(1 << n, dtype=dt)
+        self._x = self._state.view(np.float64 if dt == np.complex128 else np.float32)
+        self._rdt = np.float64 if dt == np.complex128 else np.float32
+        if len(self._groups) > 1:
+            self._scratch = np.empty((nt, 2 << min(n, bb)), dtype=self._rdt)
+        else:
+            self._scratch = np.empty((1, 2), dtype=self._rdt)
+        self._ready = False
+
+    # -- helpers
+    @property
+    def state(self) -> np.ndarray:
+        """The state buffer (a view; overwritten by the next ``run``)."""
+        return self._state
+
+    def _check_diag(self, diag) -> np.ndarray:
+        d = np.asarray(diag)
+        if d.shape != (1 << self.n,):
+            raise ValidationError(
+                f"diag must have shape ({1 << self.n},) for n={self.n}, got {d.shape}"
+            )
+        if d.dtype != np.float64 or not d.flags.c_contiguous:
+            d = np.ascontiguousarray(d, dtype=np.float64)
+        return d
+
+    def _with_threads(self, fn, *args):
+        if self.threads is None:
+            return fn(*args)
+        old = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            return fn(*args)
+        finally:
+            numba.set_num_threads(old)
+
+    def _require_state(self) -> None:
+        if not self._ready:
+            raise ValidationError("no state yet: call run() first")
+
+    # -- API
+    def run(self, diag: np.ndarray, gammas, betas, *, scale: float = 1.0) -> np.ndarray:
+        """Prepare the QAOA state in place and return it (a view of the buffer).
+
+        Parameters
+        ----------
+        diag : (2**n,) float64
+            Cost of every basis state.
+        gammas, betas : sequences of length p
+            Phase and mixer angles.
+        scale : float
+            The phase of layer l is ``exp(-i gammas[l] diag / scale)``.
+        """
+        d = self._check_diag(diag)
+        g = _as_angles(gammas, "gammas")
+        b = _as_angles(betas, "betas")
+        if g.shape != b.shape:
+            raise ValidationError(f"gammas and betas differ in length: {g.size} != {b.size}")
+        scale = float(scale)
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValidationError(f"scale must be finite and > 0, got {scale}")
+        self._with_threads(self._run, d, g / scale, b)
+        self._ready = True
+        return self._state
+
+    def _run(self, d, g, b):
+        n = self.n
+        p = g.size
+        fill = float(2.0 ** (-0.5 * n))
+        if p == 0:
+            self._state[:] = fill
+            return
+        cb = np.cos(b).astype(self._rdt)
+        sb = np.sin(b).astype(self._rdt)
+        nt = numba.get_num_threads()
+        first = True
+        for grp, ops in _schedule(p, len(self._groups)):
+            a, bq, cbits = self._groups[grp]
+            gam = np.array([g[ph] if ph >= 0 else np.nan for ph, _ in ops])
+            layers = [mx for _, mx in ops]
+            c_ops = cb[layers]
+            s_ops = sb[layers]
+            if grp == 0:
+                _pass_block(self._x, d, n, bq, gam, c_ops, s_ops, fill if first else 0.0, nt)
+            else:
+                _pass_gather(
+                    self._x, d, n, a, bq, cbits, self._scratch, gam, c_ops, s_ops, nt
+                )
+            first = False
+
+    def expectation(self, diag) -> float:
+        """``<psi|D|psi>`` of the current state (one fused pass, no temporaries)."""
+        self._require_state()
+        d = self._check_diag(diag)
+        return float(self._with_threads(_expectation, self._x, d))
+
+    def probabilities(self, out: np.ndarray | None = None) -> np.ndarray:
+        """``|psi|**2`` as float64 (allocates unless ``out`` is given)."""
+        self._require_state()
+        if out is None:
+            out = np.empty(1 << self.n, dtype=np.float64)
+        elif out.shape != (1 << self.n,) or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValidationError(f"out must be a contiguous float64 array of shape ({1 << self.n},)")
+        self._with_threads(_probabilities, self._x, out)
+        return out
+
+    def cvar(self, diag, alpha: float) -> float:
+        """CVaR_alpha of the energy distribution of the current state.
+
+        The mean energy of the lowest ``alpha`` probability mass, the state at
+        the boundary contributing the part of its weight that is needed.
+        ``alpha = 1`` is the expectation.  Allocates two ``2**n`` float64 work
+        arrays (a copy of the diagonal and the probabilities) and runs a
+        weighted quickselect (expected linear time).
+        """
+        self._require_state()
+        alpha = float(alpha)
+        if not 0.0 < alpha <= 1.0:
+            raise ValidationError(f"alpha must be in (0, 1], got {alpha}")
+        d = self._check_diag(diag)
+        w = self.probabilities()
+        e = np.array(d, dtype=np.float64, copy=True)
+        return float(_cvar_select(e, w, alpha))
+
+
+def qaoa_state(diag, gammas, betas, *, scale: float = 1.0, dtype=np.complex128) -> np.ndarray:
+    """The QAOA state as a new array (convenience wrapper of the simulator).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> psi = qaoa_state(np.array([0.0, 1.0]), [0.0], [0.0])
+    >>> np.allclose(psi, [2**-0.5, 2**-0.5])
+    True
+    """
+    d = np.asarray(diag, dtype=np.float64)
+    n = int(d.size).bit_length() - 1
+    if d.ndim != 1 or d.size != 1 << n or n < 1:
+        raise ValidationError(f"diag must have length 2**n with n >= 1, got shape {d.shape}")
+    sim = StatevectorSimulator(n, dtype=dtype)
+    return sim.run(d, gammas, betas, scale=scale)

@@ -1,0 +1,41 @@
+"""Uniform random bitstrings: the baseline any quantum sampler must beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qslack.model.qubo import QUBO
+from qslack.samplers.base import Sampler, SampleSet
+
+__all__ = ["RandomSampler"]
+
+
+class RandomSampler(Sampler):
+    """``shots`` uniform random bitstrings.
+
+    Examples
+    --------
+    >>> q = QUBO(np.eye(3))
+    >>> RandomSampler(shots=100).sample(q, seed=1).n_shots
+    100
+    """
+
+    parameters = {"shots": "number of bitstrings"}
+    properties = {"name": "random", "exact": False}
+
+    def __init__(self, shots: int = 1000) -> None:
+        self.shots = int(shots)
+
+    def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:
+        """Draw ``shots`` uniform bitstrings with ``numpy.random.default_rng(seed)``."""
+        self._check_options(options)
+        shots = int(options.get("shots", self.shots))
+        t0 = self._timer()
+        rng = np.random.default_rng(seed)
+        X = rng.integers(0, 2, size=(shots, qubo.n_vars), dtype=np.uint8)
+        info = {"backend": "random", "shots": shots, "seed": seed}
+        ss = SampleSet.from_samples(X, qubo, info=info)
+        ss.info["wall_s"] = self._timer() - t0
+        return ss
