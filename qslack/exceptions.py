@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "QslackError",
-    "ParseError",
-    "ValidationError",
-    "OptionError",
-    "ResourceError",
     "DependencyError",
+    "OptionError",
+    "ParseError",
+    "QslackError",
+    "ResourceError",
+    "ValidationError",
 ]
 
 

@@ -1,6 +1,6 @@
 """Write instances/manifest.toml from the shipped files (run once after adding files).
 
-    .venv/bin/python scripts/make_manifest.py
+.venv/bin/python scripts/make_manifest.py
 """
 
 from __future__ import annotations
@@ -52,15 +52,27 @@ def main() -> None:
         take = dict(zip(range(4, 8), TAKE_OPTIMA.get(f.stem, ()), strict=False))
         out.append(
             entry(
-                name=f.stem, problem="tsp", format="tsplib", file=f"tsplib/{f.name}",
-                optimum=sols.get(f.stem), optimum_source="TSPLIB solutions file",
-                size=f"{inst.n} cities, {inst.edge_weight_type}", take_optima=take,
+                name=f.stem,
+                problem="tsp",
+                format="tsplib",
+                file=f"tsplib/{f.name}",
+                optimum=sols.get(f.stem),
+                optimum_source="TSPLIB solutions file",
+                size=f"{inst.n} cities, {inst.edge_weight_type}",
+                take_optima=take,
             )
         )
     five = read_distance_matrix(ROOT / "tsp_tiny" / "five_d.txt")
     out.append(
-        entry(name="five_d", problem="tsp", format="matrix", file="tsp_tiny/five_d.txt",
-              optimum=19, optimum_source="Burkardt FIVE (tour 1-3-2-5-4-1)", size=f"{five.n} cities, matrix")
+        entry(
+            name="five_d",
+            problem="tsp",
+            format="matrix",
+            file="tsp_tiny/five_d.txt",
+            optimum=19,
+            optimum_source="Burkardt FIVE (tour 1-3-2-5-4-1)",
+            size=f"{five.n} cities, matrix",
+        )
     )
     for stem, fmt in (("mknap1", "mknap"), ("mknap2", "mknap2"), ("mknapcb1", "mknap")):
         path = ROOT / "mdkp" / f"{stem}.txt"
@@ -72,8 +84,16 @@ def main() -> None:
                 opt = mknapcb_best_known(ROOT / "mdkp" / "best-feasible-slns.txt", stem, int(key))
                 src = "best-feasible-slns.txt (Chu-Beasley, proven optimal)"
             out.append(
-                entry(name=f"{stem}#{key}", problem="mdkp", format=fmt, file=f"mdkp/{stem}.txt",
-                      index=idx, optimum=opt, optimum_source=src, size=f"{inst.n} items x {inst.m} rows")
+                entry(
+                    name=f"{stem}#{key}",
+                    problem="mdkp",
+                    format=fmt,
+                    file=f"mdkp/{stem}.txt",
+                    index=idx,
+                    optimum=opt,
+                    optimum_source=src,
+                    size=f"{inst.n} items x {inst.m} rows",
+                )
             )
     for f in sorted((ROOT / "mis").glob("*"), key=lambda p: p.name):
         if f.suffix not in (".gph", ".clq"):
@@ -84,8 +104,15 @@ def main() -> None:
         if f.stem == "keller4":
             opt, src = 11, "DIMACS keller4 max clique (complement = QOBLIB keller4.gph)"
         out.append(
-            entry(name=f.stem, problem="mis", format="dimacs", file=f"mis/{f.name}",
-                  optimum=opt, optimum_source=src, size=f"{g.n_nodes} nodes, {g.n_edges} edges")
+            entry(
+                name=f.stem,
+                problem="mis",
+                format="dimacs",
+                file=f"mis/{f.name}",
+                optimum=opt,
+                optimum_source=src,
+                size=f"{g.n_nodes} nodes, {g.n_edges} edges",
+            )
         )
     (ROOT / "manifest.toml").write_text(header + "\n" + "\n\n".join(out) + "\n")
     print(f"wrote {ROOT / 'manifest.toml'}: {len(out)} instances")

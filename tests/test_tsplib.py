@@ -245,7 +245,9 @@ N4_LAYOUTS = {
     "LOWER_DIAG_COL": "0 12 13 14 0 23 24 0 34 0",
     "FULL_MATRIX": "0 12 13 14 12 0 23 24 13 23 0 34 14 24 34 0",
 }
-N4 = np.array([[0 if i == j else 10 * min(i, j) + max(i, j) for j in range(1, 5)] for i in range(1, 5)])
+N4 = np.array(
+    [[0 if i == j else 10 * min(i, j) + max(i, j) for j in range(1, 5)] for i in range(1, 5)]
+)
 
 
 def explicit_file(name: str, n: int, fmt: str, numbers: list[str], per_line: list[int]) -> str:
@@ -515,7 +517,12 @@ EXPLICIT_HEAD = "NAME: e\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
         ),
         (GOOD_HEAD + "FOO : bar\n" + GOOD_NODES, "unknown keyword", 5, "FOO"),
         (GOOD_HEAD + GOOD_NODES + "FOO\nEOF\n", "unknown keyword", 10, "FOO"),
-        (GOOD_HEAD.replace("EUC_2D", "EUC_4D") + GOOD_NODES, "unknown EDGE_WEIGHT_TYPE", 4, "EUC_4D"),
+        (
+            GOOD_HEAD.replace("EUC_2D", "EUC_4D") + GOOD_NODES,
+            "unknown EDGE_WEIGHT_TYPE",
+            4,
+            "EUC_4D",
+        ),
         (GOOD_HEAD.replace("EUC_2D", "XRAY1") + GOOD_NODES, "XRAY1 is not supported", 4, "XRAY1"),
         (GOOD_HEAD + GOOD_NODES.replace("3 1 1", "3 1.0 x4"), "non-numeric token", 8, "x4"),
         (GOOD_HEAD + GOOD_NODES.replace("3 1 1", "3 1 1e999"), "number out of range", 8, "1e999"),
@@ -546,7 +553,12 @@ EXPLICIT_HEAD = "NAME: e\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
         (GOOD_HEAD.replace("TSP", "TOUR") + GOOD_NODES, "read_tour", 2, None),
         (GOOD_HEAD.replace("TSP", "FOO") + GOOD_NODES, "unknown TYPE", 2, "FOO"),
         (GOOD_HEAD + "EDGE_DATA_FORMAT: EDGE_LIST\n" + GOOD_NODES, "EDGE_DATA_FORMAT", 5, None),
-        (GOOD_HEAD + "FIXED_EDGES_SECTION\n1 2\n-1\n", "FIXED_EDGES_SECTION is not supported", 5, None),
+        (
+            GOOD_HEAD + "FIXED_EDGES_SECTION\n1 2\n-1\n",
+            "FIXED_EDGES_SECTION is not supported",
+            5,
+            None,
+        ),
         (GOOD_HEAD, "needs a NODE_COORD_SECTION", 4, None),
         (EXPLICIT_HEAD + "EDGE_WEIGHT_SECTION\n1 2 3 4 5 6\n", "EDGE_WEIGHT_FORMAT must", 5, None),
         (
@@ -627,9 +639,19 @@ def test_tour_variants_accepted(tmp_path: Path) -> None:
     ("text", "message", "line", "token"),
     [
         ("TYPE: TOUR\nDIMENSION: 4\nTOUR_SECTION\n1\n2\n4\n2\n-1\nEOF\n", "duplicate city", 7, "2"),
-        ("TYPE: TOUR\nDIMENSION: 4\nTOUR_SECTION\n1\n2\n3\n4\nEOF\n", "not terminated by -1", 8, None),
+        (
+            "TYPE: TOUR\nDIMENSION: 4\nTOUR_SECTION\n1\n2\n3\n4\nEOF\n",
+            "not terminated by -1",
+            8,
+            None,
+        ),
         ("TYPE: TOUR\nDIMENSION: 4\nTOUR_SECTION\n1\n2\n3\n4\n", "file ends inside TOUR", 7, None),
-        ("TYPE: TOUR\nDIMENSION: 4\nTOUR_SECTION\n1 2 3\n-1\n", "3 cities but DIMENSION is 4", 3, None),
+        (
+            "TYPE: TOUR\nDIMENSION: 4\nTOUR_SECTION\n1 2 3\n-1\n",
+            "3 cities but DIMENSION is 4",
+            3,
+            None,
+        ),
         ("TYPE: TOUR\nDIMENSION: 3\nTOUR_SECTION\n1 2 4\n-1\n", "out of range 1..3", 4, "4"),
         ("TYPE: TOUR\nTOUR_SECTION\n1 2 4\n-1\n", "out of range 1..3", 3, "4"),
         ("TYPE: TOUR\nTOUR_SECTION\n1 2 x\n-1\n", "not an integer", 3, "x"),

@@ -441,35 +441,29 @@ def _check_dense_size(n: int) -> None:
 def _format_indices(fmt: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column (0-based) of each number of an ``EDGE_WEIGHT_SECTION``, in order.
 
-    Straight from the definitions: ``*_ROW`` formats run row by row, ``*_COL``
-    formats column by column; ``UPPER`` holds ``i < j`` (``i <= j`` with
-    ``DIAG``), ``LOWER`` holds ``i > j`` (``i >= j``); within a row or a column
-    the other index increases.
+    ``*_ROW`` formats run row by row, ``*_COL`` formats column by column;
+    ``UPPER`` holds ``i < j`` (``i <= j`` with ``DIAG``), ``LOWER`` holds
+    ``i > j`` (``i >= j``); within a row or a column the other index increases.
+    Reading a triangle column by column is reading the transposed triangle row
+    by row, so ``UPPER_COL`` has the layout of ``LOWER_ROW`` (and ``LOWER_COL``
+    of ``UPPER_ROW``, ``UPPER_DIAG_COL`` of ``LOWER_DIAG_ROW``, ``LOWER_DIAG_COL``
+    of ``UPPER_DIAG_ROW``) with rows and columns swapped.
     """
     if fmt == "FULL_MATRIX":
-        rows, cols = np.divmod(np.arange(n * n), n)
+        rows, cols = np.divmod(np.arange(n * n, dtype=np.int64), n)
         return rows, cols
-    pairs: list[tuple[int, int]] = []
-    if fmt.endswith("_ROW"):
-        for i in range(n):
-            for j in range(n):
-                if _in_triangle(fmt, i, j):
-                    pairs.append((i, j))
+    triangle, _, order = fmt.rpartition("_")  # e.g. ("UPPER_DIAG", "_", "COL")
+    upper = triangle.startswith("UPPER")
+    offset = 0 if triangle.endswith("_DIAG") else 1
+    if order == "COL":
+        upper = not upper  # walk the transposed triangle row by row, then swap
+    if upper:
+        rows, cols = np.triu_indices(n, offset)
     else:
-        for j in range(n):
-            for i in range(n):
-                if _in_triangle(fmt, i, j):
-                    pairs.append((i, j))
-    arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
-
-
-def _in_triangle(fmt: str, i: int, j: int) -> bool:
-    upper = fmt.startswith("UPPER")
-    diag = "_DIAG_" in fmt
-    if i == j:
-        return diag
-    return (i < j) if upper else (i > j)
+        rows, cols = np.tril_indices(n, -offset)
+    if order == "COL":
+        rows, cols = cols, rows
+    return rows.astype(np.int64), cols.astype(np.int64)
 
 
 def _format_count(fmt: str, n: int) -> int:

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 __all__ = [
-    "index_to_X",
+    "X_to_bitstrings",
     "X_to_index",
     "bitstrings_to_X",
-    "X_to_bitstrings",
+    "index_to_X",
     "linear_diagonal",
     "quadratic_diagonal",
 ]
@@ -53,7 +53,7 @@ def index_to_X(index: np.ndarray | Iterable[int], n: int) -> np.ndarray:
     return ((idx[:, None] >> shifts[None, :]) & 1).astype(np.uint8)
 
 
-def X_to_index(X: np.ndarray) -> np.ndarray:  # noqa: N802 - X is the maths name
+def X_to_index(X: np.ndarray) -> np.ndarray:
     """Batch of bit vectors to basis-state indices (inverse of :func:`index_to_X`).
 
     Examples
@@ -69,7 +69,7 @@ def X_to_index(X: np.ndarray) -> np.ndarray:  # noqa: N802 - X is the maths name
     return X.astype(np.int64) @ weights
 
 
-def bitstrings_to_X(counts: Mapping[str, int] | Iterable[str], n: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
+def bitstrings_to_X(counts: Mapping[str, int] | Iterable[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Qiskit bitstrings (qubit 0 rightmost) to ``(X, counts)``.
 
     Parameters
@@ -102,7 +102,7 @@ def bitstrings_to_X(counts: Mapping[str, int] | Iterable[str], n: int) -> tuple[
     return X, np.asarray(cnt, dtype=np.int64)
 
 
-def X_to_bitstrings(X: np.ndarray) -> list[str]:  # noqa: N802
+def X_to_bitstrings(X: np.ndarray) -> list[str]:
     """Batch of bit vectors to Qiskit bitstrings (qubit 0 rightmost).
 
     Examples
@@ -136,7 +136,7 @@ def linear_diagonal(coef: np.ndarray, const: float = 0.0, *, out: np.ndarray | N
 
 
 def quadratic_diagonal(
-    Q: np.ndarray, c: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None  # noqa: N803
+    Q: np.ndarray, c: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None
 ) -> np.ndarray:
     """``x'Qx + c'x + const`` for every ``x`` (``Q`` strictly upper), by doubling.
 

@@ -165,7 +165,7 @@ class LagrangianForm:
             raise ValidationError(f"rho must be >= 0, got min {a.min()}")
         return a
 
-    def residuals(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def residuals(self, X: np.ndarray) -> np.ndarray:
         """``g(x)`` per sample: ``A x - b`` on linear rows, ``x_u x_v`` on product rows."""
         g = self.program.residuals(X)
         if self.is_product.any():
@@ -175,7 +175,7 @@ class LagrangianForm:
             g[:, k] = Xa[:, u].astype(np.float64) * Xa[:, v]
         return g
 
-    def energy(self, X: np.ndarray, lam: Any, rho: Any = None) -> np.ndarray:  # noqa: N803
+    def energy(self, X: np.ndarray, lam: Any, rho: Any = None) -> np.ndarray:
         """``H(x; lam, rho)`` per sample, straight from the definition."""
         lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
         g = self.residuals(X)
@@ -210,7 +210,7 @@ class LagrangianForm:
         fn = None
         if self.use_cache:
             lam_c, rho_c = lam.copy(), rho.copy()
-            fn = lambda: self.diagonal(lam_c, rho_c)  # noqa: E731
+            fn = lambda: self.diagonal(lam_c, rho_c)
         return QUBO(
             Q,
             offset,

@@ -20,7 +20,7 @@ import numpy as np
 
 from qslack.exceptions import DependencyError, ValidationError
 
-__all__ = ["BinaryProgram", "SENSES"]
+__all__ = ["SENSES", "BinaryProgram"]
 
 SENSES = ("==", "<=")
 
@@ -138,9 +138,9 @@ class BinaryProgram:
         cls,
         *,
         c: Sequence[float] | np.ndarray,
-        Q: np.ndarray | None = None,  # noqa: N803
+        Q: np.ndarray | None = None,
         const: float = 0.0,
-        A: np.ndarray | Sequence[Sequence[float]] | None = None,  # noqa: N803
+        A: np.ndarray | Sequence[Sequence[float]] | None = None,
         b: Sequence[float] | np.ndarray | None = None,
         sense: Sequence[str] | str = "<=",
         var_names: Sequence[str] | None = None,
@@ -223,7 +223,7 @@ class BinaryProgram:
 
     # ------------------------------------------------------------ evaluation
     @staticmethod
-    def _batch(X: np.ndarray, n: int) -> np.ndarray:  # noqa: N803
+    def _batch(X: np.ndarray, n: int) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim == 1:
             X = X[None, :]
@@ -231,7 +231,7 @@ class BinaryProgram:
             raise ValidationError(f"X has shape {X.shape}, expected (k, {n})")
         return X.astype(np.float64, copy=False)
 
-    def objective(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def objective(self, X: np.ndarray) -> np.ndarray:
         """Internal (minimisation) objective ``x'Qx + c'x + const`` per row of ``X``."""
         Xf = self._batch(X, self.n_vars)
         return np.einsum("ki,ij,kj->k", Xf, self.Q, Xf, optimize=True) + Xf @ self.c + self.const
@@ -247,26 +247,26 @@ class BinaryProgram:
         """
         return -value if self.is_max else value
 
-    def native_objective(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def native_objective(self, X: np.ndarray) -> np.ndarray:
         """The objective in the native sense (profit, tour length, set weight)."""
         return self.native(self.objective(X))
 
-    def residuals(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def residuals(self, X: np.ndarray) -> np.ndarray:
         """``g(x) = A x - b`` for every row of ``X``: shape ``(k, m)``."""
         Xf = self._batch(X, self.n_vars)
         return Xf @ self.A.T - self.b
 
-    def violations(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def violations(self, X: np.ndarray) -> np.ndarray:
         """Per-constraint violation ``|g|`` on equalities, ``max(g, 0)`` on inequalities."""
         g = self.residuals(X)
         return np.where(self.is_equality, np.abs(g), np.maximum(g, 0.0))
 
-    def max_violation(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def max_violation(self, X: np.ndarray) -> np.ndarray:
         """Largest violation per sample (0 when feasible or when there are no rows)."""
         v = self.violations(X)
         return v.max(axis=1) if v.shape[1] else np.zeros(v.shape[0])
 
-    def is_feasible(self, X: np.ndarray, tol: float = 1e-9) -> np.ndarray:  # noqa: N803
+    def is_feasible(self, X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Boolean feasibility per sample."""
         return self.max_violation(X) <= tol
 
@@ -379,12 +379,12 @@ class BinaryProgram:
         rows, rhs, senses, cnames = [], [], [], []
         for con in qp.linear_constraints:
             a = con.linear.to_array()
-            s = con.sense.label
-            if s == ">=":
+            s = con.sense.name  # "LE", "GE" or "EQ"
+            if s == "GE":
                 rows.append(-a)
                 rhs.append(-con.rhs)
                 senses.append("<=")
-            elif s == "=":
+            elif s == "EQ":
                 rows.append(a)
                 rhs.append(con.rhs)
                 senses.append("==")

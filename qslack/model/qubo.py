@@ -112,7 +112,7 @@ class QUBO:
         """Linear coefficients (the diagonal of ``Q``)."""
         return np.asarray(self.Q.diagonal(), dtype=np.float64)
 
-    def energies(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def energies(self, X: np.ndarray) -> np.ndarray:
         """Energy of every row of ``X`` (``(k, n)`` 0/1)."""
         X = np.asarray(X)
         if X.ndim == 1:
@@ -166,7 +166,9 @@ class QUBO:
         n = self.n_vars
         terms: list[tuple[str, list[int], float]] = [("", [], ising.offset)]
         terms += [("Z", [i], float(ising.h[i])) for i in np.flatnonzero(ising.h)]
-        terms += [("ZZ", [int(i), int(j)], float(ising.J[i, j])) for i, j in zip(*np.nonzero(ising.J), strict=True)]
+        terms += [
+            ("ZZ", [int(i), int(j)], float(ising.J[i, j])) for i, j in zip(*np.nonzero(ising.J), strict=True)
+        ]
         return SparsePauliOp.from_sparse_list(terms, num_qubits=n).simplify(atol=0.0)
 
     def with_names(self, var_names: Sequence[str]) -> QUBO:

@@ -21,7 +21,7 @@ from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
 
-__all__ = ["SlackEncoding", "slack_qubo", "integer_row_scales", "count_slack_bits"]
+__all__ = ["SlackEncoding", "count_slack_bits", "integer_row_scales", "slack_qubo", "slack_summary"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +116,7 @@ def count_slack_bits(program: BinaryProgram) -> int:
             continue
         U = b - a[a < 0].sum()
         if U > 0:
-            bits += int(math.floor(math.log2(U))) + 1
+            bits += math.floor(math.log2(U)) + 1
     return bits
 
 
@@ -181,3 +181,29 @@ def slack_qubo(program: BinaryProgram, *, penalty: float | None = None) -> Slack
         row_scales=scales,
         slack_names=slack_names,
     )
+
+
+def slack_summary(program: BinaryProgram, *, build_limit: int = 100_000) -> dict[str, Any]:
+    """Qubits of the slack baseline: built through qiskit-optimization when
+    ``n_vars * n_cons <= build_limit``, else counted by :func:`count_slack_bits`.
+
+    Rows a builder left out (``metadata["unbuilt_slack_bits"]``, e.g. TSP
+    subtour rows beyond 9 cities) are counted on top.
+
+    Examples
+    --------
+    >>> p = BinaryProgram.from_arrays(c=[-1.0, -1.0], A=[[2.0, 3.0]], b=[4.0])
+    >>> slack_summary(p)["qubits_slack"]
+    5
+    """
+    extra = int(program.metadata.get("unbuilt_slack_bits", 0) or 0)
+    if program.n_vars * max(program.n_cons, 1) <= build_limit and not extra:
+        enc = slack_qubo(program)
+        return {
+            "qubits_slack": enc.n_qubits,
+            "slack_bits": enc.slack_bits,
+            "penalty": enc.penalty,
+            "method": "built",
+        }
+    bits = count_slack_bits(program) + extra
+    return {"qubits_slack": program.n_vars + bits, "slack_bits": bits, "penalty": None, "method": "counted"}

@@ -14,7 +14,7 @@ import numpy as np
 
 from qslack.model.program import BinaryProgram
 
-__all__ = ["repair", "evaluate", "decode", "problem_module"]
+__all__ = ["decode", "evaluate", "problem_module", "repair"]
 
 _MODULES = {"tsp": "qslack.problems.tsp", "mdkp": "qslack.problems.mdkp", "mis": "qslack.problems.mis"}
 
@@ -39,7 +39,7 @@ def evaluate(program: BinaryProgram, x: np.ndarray) -> float | None:
     return float(program.native_objective(x)[0]) if program.is_feasible(x)[0] else None
 
 
-def repair(program: BinaryProgram, X: np.ndarray) -> np.ndarray:  # noqa: N803
+def repair(program: BinaryProgram, X: np.ndarray) -> np.ndarray:
     """Feasible bit vectors near each row of ``X`` (rows unchanged where no repair is known)."""
     mod = problem_module(program)
     X = np.atleast_2d(np.asarray(X, dtype=np.uint8))

@@ -24,14 +24,14 @@ from qslack.exceptions import ParseError, ValidationError
 from qslack.model.program import BinaryProgram
 
 __all__ = [
+    "FORMATS",
     "Loaded",
     "ManifestEntry",
-    "instances_dir",
-    "read_manifest",
-    "load_instance",
     "build_program",
     "detect_format",
-    "FORMATS",
+    "instances_dir",
+    "load_instance",
+    "read_manifest",
 ]
 
 FORMATS = ("tsplib", "matrix", "mknap", "mknap2", "dimacs", "lp", "mps")
@@ -145,7 +145,14 @@ def _find_entry(name: str) -> ManifestEntry | None:
 def detect_format(path: Path) -> str:
     """Format of a file from its extension, else from its content."""
     ext = path.suffix.lower()
-    by_ext = {".tsp": "tsplib", ".gph": "dimacs", ".col": "dimacs", ".clq": "dimacs", ".lp": "lp", ".mps": "mps"}
+    by_ext = {
+        ".tsp": "tsplib",
+        ".gph": "dimacs",
+        ".col": "dimacs",
+        ".clq": "dimacs",
+        ".lp": "lp",
+        ".mps": "mps",
+    }
     if ext in by_ext:
         return by_ext[ext]
     from qslack.formats.dimacs import sniff_dimacs
@@ -166,8 +173,7 @@ def detect_format(path: Path) -> str:
     if looks_like_matrix(text):
         return "matrix"
     raise ParseError(
-        "cannot tell the format from the content; pass --format "
-        f"({', '.join(FORMATS)})",
+        f"cannot tell the format from the content; pass --format ({', '.join(FORMATS)})",
         path=path,
     )
 

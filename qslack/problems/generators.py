@@ -21,7 +21,7 @@ from qslack.formats.dimacs import Graph
 from qslack.formats.orlib import MDKPInstance
 from qslack.formats.tsplib import TSPInstance, distance_matrix
 
-__all__ = ["random_tsp", "random_mdkp", "random_mis", "parse_spec", "generate"]
+__all__ = ["generate", "parse_spec", "random_mdkp", "random_mis", "random_tsp"]
 
 
 def random_tsp(n: int, *, seed: int = 0) -> TSPInstance:
@@ -50,7 +50,9 @@ def random_mdkp(n: int, m: int = 5, *, tightness: float = 0.25, seed: int = 0) -
     ((3, 10), True)
     """
     if n < 1 or m < 1 or not 0.0 < tightness < 1.0:
-        raise ValidationError(f"gen:mdkp needs n, m >= 1 and 0 < tightness < 1; got n={n} m={m} t={tightness}")
+        raise ValidationError(
+            f"gen:mdkp needs n, m >= 1 and 0 < tightness < 1; got n={n} m={m} t={tightness}"
+        )
     rng = np.random.default_rng(seed)
     W = rng.integers(0, 1001, size=(m, n)).astype(np.float64)
     b = np.floor(tightness * W.sum(axis=1))
@@ -109,7 +111,9 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         try:
             params[key] = types[key](val)
         except ValueError:
-            raise ValidationError(f"gen:{kind} parameter {key}={val!r} is not a {types[key].__name__}") from None
+            raise ValidationError(
+                f"gen:{kind} parameter {key}={val!r} is not a {types[key].__name__}"
+            ) from None
     if "n" not in params:
         raise ValidationError(f"{spec!r} needs n=...")
     return kind, params

@@ -32,7 +32,9 @@ def build_mdkp(instance: Any) -> BinaryProgram:
     b = np.asarray(instance.capacities, dtype=np.float64)
     n = p.shape[0]
     if W.ndim != 2 or W.shape[1] != n or b.shape != (W.shape[0],):
-        raise ValidationError(f"inconsistent MDKP shapes: profits {p.shape}, weights {W.shape}, capacities {b.shape}")
+        raise ValidationError(
+            f"inconsistent MDKP shapes: profits {p.shape}, weights {W.shape}, capacities {b.shape}"
+        )
     m = W.shape[0]
     return BinaryProgram(
         Q=np.zeros((n, n)),
@@ -52,7 +54,9 @@ def build_mdkp(instance: Any) -> BinaryProgram:
 def decode(program: BinaryProgram, x: np.ndarray) -> np.ndarray:
     """Indices of the chosen items (by variable name)."""
     x = np.asarray(x).reshape(-1)
-    return np.array([int(v.split("_")[1]) for v, val in zip(program.var_names, x, strict=True) if val], dtype=int)
+    return np.array(
+        [int(v.split("_")[1]) for v, val in zip(program.var_names, x, strict=True) if val], dtype=int
+    )
 
 
 def evaluate(program: BinaryProgram, x: np.ndarray) -> float | None:

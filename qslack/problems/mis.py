@@ -30,7 +30,10 @@ def build_mis(graph: Any) -> BinaryProgram:
     """
     n = int(graph.n_nodes)
     edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
-    w = np.asarray(getattr(graph, "weights", None) if getattr(graph, "weights", None) is not None else np.ones(n), dtype=np.float64)
+    w = np.asarray(
+        getattr(graph, "weights", None) if getattr(graph, "weights", None) is not None else np.ones(n),
+        dtype=np.float64,
+    )
     if w.shape != (n,):
         raise ValidationError(f"{w.shape[0]} node weights for {n} nodes")
     if edges.size and (edges.min() < 0 or edges.max() >= n):
@@ -59,7 +62,9 @@ def build_mis(graph: Any) -> BinaryProgram:
 def decode(program: BinaryProgram, x: np.ndarray) -> np.ndarray:
     """Node ids in the set (by variable name)."""
     x = np.asarray(x).reshape(-1)
-    return np.array([int(v.split("_")[1]) for v, val in zip(program.var_names, x, strict=True) if val], dtype=int)
+    return np.array(
+        [int(v.split("_")[1]) for v, val in zip(program.var_names, x, strict=True) if val], dtype=int
+    )
 
 
 def evaluate(program: BinaryProgram, x: np.ndarray) -> float | None:

@@ -25,14 +25,14 @@ from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
 
 __all__ = [
+    "MAX_SUBTOUR_CITIES",
     "build_tsp",
     "decode",
     "evaluate",
     "repair",
-    "tour_length",
     "subtour_sets",
     "subtour_slack_bits",
-    "MAX_SUBTOUR_CITIES",
+    "tour_length",
 ]
 
 MAX_SUBTOUR_CITIES = 9
@@ -84,7 +84,7 @@ def subtour_slack_bits(n: int) -> tuple[int, int]:
         if 2 * size == n:
             count //= 2
         rows += count
-        bits += count * (int(math.floor(math.log2(size - 1))) + 1)
+        bits += count * (math.floor(math.log2(size - 1)) + 1)
     return rows, bits
 
 
@@ -206,6 +206,7 @@ def _build_edge(dist: np.ndarray, name: str, meta: dict[str, Any], subtours: boo
     rows, bits = subtour_slack_bits(n)
     meta["subtour_rows_total"] = rows
     meta["subtour_slack_bits"] = bits
+    meta["unbuilt_slack_bits"] = 0 if subtours else bits
     if subtours:
         for S in subtour_sets(n):
             row = np.zeros(N)

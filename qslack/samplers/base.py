@@ -10,7 +10,7 @@ import abc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class SampleSet:
     @classmethod
     def from_samples(
         cls,
-        X: np.ndarray,  # noqa: N803
+        X: np.ndarray,
         qubo: QUBO,
         *,
         counts: np.ndarray | None = None,
@@ -203,9 +203,9 @@ class Sampler(abc.ABC):
     """
 
     #: options accepted by :meth:`sample`, name -> description
-    parameters: dict[str, str] = {}
+    parameters: ClassVar[dict[str, str]] = {}
     #: static properties (name, max_vars ...)
-    properties: dict[str, Any] = {}
+    properties: ClassVar[dict[str, Any]] = {}
 
     @abc.abstractmethod
     def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,8 +35,8 @@ class ExactSampler(Sampler):
     ([1, 1], -1.0)
     """
 
-    parameters = {"n_lowest": "number of lowest states returned"}
-    properties = {"name": "exact", "max_vars": MAX_VARS, "exact": True}
+    parameters: ClassVar[dict[str, str]] = {"n_lowest": "number of lowest states returned"}
+    properties: ClassVar[dict[str, Any]] = {"name": "exact", "max_vars": MAX_VARS, "exact": True}
 
     def __init__(self, n_lowest: int = 8, chunk_bits: int = 22) -> None:
         self.n_lowest = int(n_lowest)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -22,8 +22,8 @@ class RandomSampler(Sampler):
     100
     """
 
-    parameters = {"shots": "number of bitstrings"}
-    properties = {"name": "random", "exact": False}
+    parameters: ClassVar[dict[str, str]] = {"shots": "number of bitstrings"}
+    properties: ClassVar[dict[str, Any]] = {"name": "random", "exact": False}
 
     def __init__(self, shots: int = 1000) -> None:
         self.shots = int(shots)

@@ -60,12 +60,12 @@ from numba import njit, prange
 from qslack.exceptions import ResourceError, ValidationError
 
 __all__ = [
-    "state_bytes",
-    "check_memory",
-    "available_memory",
-    "StatevectorSimulator",
-    "qaoa_state",
     "DEFAULT_BLOCK_BITS",
+    "StatevectorSimulator",
+    "available_memory",
+    "check_memory",
+    "qaoa_state",
+    "state_bytes",
 ]
 
 DEFAULT_BLOCK_BITS = 15
@@ -199,26 +199,96 @@ def _cos_sin(x):
 # contiguous region of amplitudes starting at amplitude ``off``.
 
 
+_U = np.uint64
+# Index arithmetic in the inner loops is done in uint64 on 1-d slices: numba
+# then emits no negative-index wrap-around code and LLVM vectorises the loops
+# (separate slices let it check aliasing once per call instead of per element).
+
+
+@njit(fastmath=_FM, cache=True)
+def _phase_slice(xs, ds, g):
+    """xs[t] *= exp(-i g ds[t]) on a float view xs of len(ds) amplitudes."""
+    for t in range(_U(ds.shape[0])):
+        c, s = _cos_sin(g * ds[t])
+        i = _U(2) * t
+        re = xs[i]
+        im = xs[i + _U(1)]
+        xs[i] = re * c + im * s
+        xs[i + _U(1)] = im * c - re * s
+
+
+@njit(fastmath=_FM, cache=True)
+def _fill_slice(xs, ds, g, amp):
+    """xs[t] = amp * exp(-i g ds[t])."""
+    for t in range(_U(ds.shape[0])):
+        c, s = _cos_sin(g * ds[t])
+        i = _U(2) * t
+        xs[i] = amp * c
+        xs[i + _U(1)] = -amp * s
+
+
 @njit(fastmath=_FM, cache=True)
 def _phase(x, off, diag, doff, length, g, fill):
     """x[off + t] *= exp(-i g diag[doff + t]) for t < length.
 
-    If ``fill`` > 0 the amplitudes are first set to ``fill`` (the |+> state).
+    If ``fill`` > 0 the amplitudes are set to ``fill * exp(-i g diag)`` instead
+    (the |+> state fused with the first phase).
     """
+    xs = x[2 * off : 2 * (off + length)]
+    ds = diag[doff : doff + length]
     if fill > 0.0:
-        for t in range(length):
-            c, s = _cos_sin(g * diag[doff + t])
-            i = 2 * (off + t)
-            x[i] = fill * c
-            x[i + 1] = -fill * s
+        _fill_slice(xs, ds, g, fill)
     else:
-        for t in range(length):
-            c, s = _cos_sin(g * diag[doff + t])
-            i = 2 * (off + t)
-            re = x[i]
-            im = x[i + 1]
-            x[i] = re * c + im * s
-            x[i + 1] = im * c - re * s
+        _phase_slice(xs, ds, g)
+
+
+@njit(fastmath=_FM, cache=True)
+def _pair(p0, p1, c, s):
+    """exp(-i b X) on the amplitude pairs (p0[t], p1[t]) (float views)."""
+    for u in range(_U(p0.shape[0] // 2)):
+        i = _U(2) * u
+        j = i + _U(1)
+        ar = p0[i]
+        ai = p0[j]
+        br = p1[i]
+        bi = p1[j]
+        p0[i] = c * ar + s * bi
+        p0[j] = c * ai - s * br
+        p1[i] = c * br + s * ai
+        p1[j] = c * bi - s * ar
+
+
+@njit(fastmath=_FM, cache=True)
+def _quad(p0, p1, p2, p3, c, s):
+    """Two rotations on the 4-amplitude groups (p0, p1, p2, p3)[t]: the first on
+    the pairs (p0, p1), (p2, p3), the second on (p0, p2), (p1, p3)."""
+    for u in range(_U(p0.shape[0] // 2)):
+        i = _U(2) * u
+        j = i + _U(1)
+        a0r = p0[i]
+        a0i = p0[j]
+        a1r = p1[i]
+        a1i = p1[j]
+        a2r = p2[i]
+        a2i = p2[j]
+        a3r = p3[i]
+        a3i = p3[j]
+        b0r = c * a0r + s * a1i
+        b0i = c * a0i - s * a1r
+        b1r = c * a1r + s * a0i
+        b1i = c * a1i - s * a0r
+        b2r = c * a2r + s * a3i
+        b2i = c * a2i - s * a3r
+        b3r = c * a3r + s * a2i
+        b3i = c * a3i - s * a2r
+        p0[i] = c * b0r + s * b2i
+        p0[j] = c * b0i - s * b2r
+        p2[i] = c * b2r + s * b0i
+        p2[j] = c * b2i - s * b0r
+        p1[i] = c * b1r + s * b3i
+        p1[j] = c * b1i - s * b3r
+        p3[i] = c * b3r + s * b1i
+        p3[j] = c * b3i - s * b1r
 
 
 @njit(fastmath=_FM, cache=True)
@@ -226,19 +296,45 @@ def _rot1(x, off, w, q, c, s):
     """exp(-i b X_q) on bit q of the 2**w amplitudes at off (c = cos b, s = sin b)."""
     s1 = 1 << q
     nn = 1 << w
+    d1 = 2 * s1
     for h in range(0, nn, 2 * s1):
-        base = 2 * (off + h)
-        for u in range(s1):
-            i0 = base + 2 * u
-            i1 = i0 + 2 * s1
-            ar = x[i0]
-            ai = x[i0 + 1]
-            br = x[i1]
-            bi = x[i1 + 1]
-            x[i0] = c * ar + s * bi
-            x[i0 + 1] = c * ai - s * br
-            x[i1] = c * br + s * ai
-            x[i1 + 1] = c * bi - s * ar
+        b = 2 * (off + h)
+        _pair(x[b : b + d1], x[b + d1 : b + 2 * d1], c, s)
+
+
+@njit(fastmath=_FM, cache=True)
+def _rot34(x, off, w, c, s):
+    """exp(-i b X) on bits 3 and 4 (runs of 8 amplitudes; constant offsets vectorise)."""
+    xs = x[2 * off : 2 * (off + (1 << w))]
+    for h in range(_U(xs.shape[0] // 64)):
+        base = _U(64) * h
+        for u in range(_U(8)):
+            i = base + _U(2) * u
+            j = i + _U(1)
+            a0r = xs[i]
+            a0i = xs[j]
+            a1r = xs[i + _U(16)]
+            a1i = xs[j + _U(16)]
+            a2r = xs[i + _U(32)]
+            a2i = xs[j + _U(32)]
+            a3r = xs[i + _U(48)]
+            a3i = xs[j + _U(48)]
+            b0r = c * a0r + s * a1i
+            b0i = c * a0i - s * a1r
+            b1r = c * a1r + s * a0i
+            b1i = c * a1i - s * a0r
+            b2r = c * a2r + s * a3i
+            b2i = c * a2i - s * a3r
+            b3r = c * a3r + s * a2i
+            b3i = c * a3i - s * a2r
+            xs[i] = c * b0r + s * b2i
+            xs[j] = c * b0i - s * b2r
+            xs[i + _U(32)] = c * b2r + s * b0i
+            xs[j + _U(32)] = c * b2i - s * b0r
+            xs[i + _U(16)] = c * b1r + s * b3i
+            xs[j + _U(16)] = c * b1i - s * b3r
+            xs[i + _U(48)] = c * b3r + s * b1i
+            xs[j + _U(48)] = c * b3i - s * b1r
 
 
 @njit(fastmath=_FM, cache=True)
@@ -251,38 +347,15 @@ def _rot2(x, off, w, q1, q2, c, s):
     d2 = 2 * s2
     for h in range(0, nn, 2 * s2):
         for m in range(h, h + s2, 2 * s1):
-            base = 2 * (off + m)
-            for u in range(s1):
-                i0 = base + 2 * u
-                i1 = i0 + d1
-                i2 = i0 + d2
-                i3 = i2 + d1
-                a0r = x[i0]
-                a0i = x[i0 + 1]
-                a1r = x[i1]
-                a1i = x[i1 + 1]
-                a2r = x[i2]
-                a2i = x[i2 + 1]
-                a3r = x[i3]
-                a3i = x[i3 + 1]
-                # qubit q1: pairs (0,1), (2,3)
-                b0r = c * a0r + s * a1i
-                b0i = c * a0i - s * a1r
-                b1r = c * a1r + s * a0i
-                b1i = c * a1i - s * a0r
-                b2r = c * a2r + s * a3i
-                b2i = c * a2i - s * a3r
-                b3r = c * a3r + s * a2i
-                b3i = c * a3i - s * a2r
-                # qubit q2: pairs (0,2), (1,3)
-                x[i0] = c * b0r + s * b2i
-                x[i0 + 1] = c * b0i - s * b2r
-                x[i2] = c * b2r + s * b0i
-                x[i2 + 1] = c * b2i - s * b0r
-                x[i1] = c * b1r + s * b3i
-                x[i1 + 1] = c * b1i - s * b3r
-                x[i3] = c * b3r + s * b1i
-                x[i3 + 1] = c * b3i - s * b1r
+            b = 2 * (off + m)
+            _quad(
+                x[b : b + d1],
+                x[b + d1 : b + 2 * d1],
+                x[b + d2 : b + d2 + d1],
+                x[b + d2 + d1 : b + d2 + 2 * d1],
+                c,
+                s,
+            )
 
 
 @njit(fastmath=_FM, cache=True)
@@ -368,7 +441,10 @@ def _rot_bits(x, off, w, lo, hi, c, s):
         _rot_low(x, off, w, c, s)
         q = 3
     while q < hi:
-        if q + 1 < hi:
+        if q == 3 and hi >= 5:
+            _rot34(x, off, w, c, s)
+            q += 2
+        elif q + 1 < hi:
             _rot2(x, off, w, q, q + 1, c, s)
             q += 2
         else:
@@ -432,8 +508,7 @@ def _pass_gather(x, diag, n, a, b, cbits, scratch, gam, cb, sb, nthreads):
             for r in range(nrows):
                 src = 2 * (base + (r << a))
                 dst = 2 * (r << cbits)
-                for u in range(2 * rlen):
-                    y[dst + u] = x[src + u]
+                y[dst : dst + 2 * rlen] = x[src : src + 2 * rlen]
             for i in range(nops):
                 g = gam[i]
                 if g == g:
@@ -443,8 +518,7 @@ def _pass_gather(x, diag, n, a, b, cbits, scratch, gam, cb, sb, nthreads):
             for r in range(nrows):
                 src = 2 * (r << cbits)
                 dst = 2 * (base + (r << a))
-                for u in range(2 * rlen):
-                    x[dst + u] = y[src + u]
+                x[dst : dst + 2 * rlen] = y[src : src + 2 * rlen]
 
 
 @njit(parallel=True, fastmath=True, cache=True)

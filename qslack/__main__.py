@@ -1,0 +1,5 @@
+"""``python -m qslack``."""
+
+from qslack.cli import main
+
+main()

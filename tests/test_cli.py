@@ -1,0 +1,93 @@
+"""The command line: tables, JSON, exit codes, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from qslack.cli import app
+
+runner = CliRunner()
+
+
+def test_import_and_help_do_not_load_heavy_libraries() -> None:
+    code = (
+        "import sys, qslack, qslack.cli;"
+        "from typer.testing import CliRunner; CliRunner().invoke(qslack.cli.app, ['--help']);"
+        "mods=('qiskit','qiskit_aer','ortools','qiskit_optimization','cupy');"
+        "heavy=[m for m in mods if m in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_instances_table_and_json() -> None:
+    res = runner.invoke(app, ["instances", "--problem", "tsp"])
+    assert res.exit_code == 0 and "burma14" in res.stdout
+    res = runner.invoke(app, ["instances", "--json"])
+    rows = json.loads(res.stdout)
+    assert {r["name"] for r in rows} >= {"farm", "mknap2#PB5", "five_d"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "extra", "qubits", "slack"),
+    [
+        ("mknap1#1", [], 6, None),
+        ("mknap1#2", [], 10, 99),
+        ("burma14", ["--take", "6", "--encoding", "edge"], 15, None),
+        ("farm", [], 17, 17),
+    ],
+)
+def test_inspect_json(spec: str, extra: list[str], qubits: int, slack: int | None) -> None:
+    res = runner.invoke(app, ["inspect", spec, *extra, "--json"])
+    assert res.exit_code == 0, res.stdout
+    out = json.loads(res.stdout)
+    assert out["qubits_slack_free"] == qubits == out["n_vars"]
+    assert out["qubits_slack"] == out["n_vars"] + out["slack_bits"]
+    if slack is not None:
+        assert out["qubits_slack"] == slack
+
+
+def test_inspect_export_qubo_roundtrip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from qslack.formats.qubo import read_qubo
+    from qslack.model.lagrangian import LagrangianForm
+    from qslack.problems.catalog import build_program, load_instance
+
+    for name in ("q.json", "q.qs"):
+        path = tmp_path / name
+        res = runner.invoke(
+            app, ["inspect", "mknap1#1", "--lam", "2", "--rho", "0.5", "--export-qubo", str(path)]
+        )
+        assert res.exit_code == 0, res.stdout
+        q = read_qubo(path)
+        prog = build_program(load_instance("mknap1#1"))
+        ref = LagrangianForm(prog).qubo(2.0, 0.5)
+        X = np.random.default_rng(0).integers(0, 2, size=(50, prog.n_vars))
+        np.testing.assert_allclose(q.energies(X), ref.energies(X))
+
+
+def test_baseline_json_matches_known() -> None:
+    res = runner.invoke(app, ["baseline", "five_d", "--json"])
+    assert res.exit_code == 0, res.stdout
+    out = json.loads(res.stdout)
+    assert out["objective"] == 19 and out["optimal"] and out["matches_known"]
+
+
+def test_bad_input_exit_code_2_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.tsp"
+    bad.write_text(
+        "NAME: bad\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 x 1\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "qslack", "inspect", str(bad)], capture_output=True, text=True
+    )
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "bad.tsp:7" in res.stderr and "'x'" in res.stderr
