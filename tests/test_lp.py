@@ -15,6 +15,7 @@ import pytest
 
 from qslack.exceptions import ParseError, ValidationError
 from qslack.formats import lp as lp_mod
+from qslack.formats.dimacs import FormatWarning
 from qslack.formats.lp import read_lp
 from qslack.model.program import BinaryProgram
 
@@ -406,9 +407,22 @@ def test_malformed_lp_names_path_and_line(tmp_path):
 
 
 def test_malformed_mps(tmp_path):
-    path = write(tmp_path, "bad.mps", "NAME x\nROWS\n N obj\nCOLUMNS\n    x   nosuchrow   1.0\nRHS\nENDATA\n")
+    path = write(tmp_path, "bad.mps", "NAME x\nCOLUMNS\n    x   c1   1.0\nENDATA\n")  # no ROWS
     with pytest.raises(ParseError, match="bad.mps"):
         read_lp(path)
+
+
+def test_highs_warnings_are_reissued(tmp_path):
+    mps = (
+        "NAME x\nROWS\n N obj\n L c1\nCOLUMNS\n    x  obj  1.0  c1  1.0\n    x  nosuchrow  1.0\n"
+        "RHS\n    rhs  c1  1.0\nBOUNDS\n BV bnd  x\nENDATA\n"
+    )
+    with pytest.warns(FormatWarning, match="nosuchrow"):
+        p = read_lp(write(tmp_path, "warn.mps", mps))
+    assert p.var_names == ("x",) and p.con_names == ("c1",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_lp(write(tmp_path, "knap.lp", KNAPSACK))  # a clean file warns nothing
 
 
 def test_missing_file_and_unknown_extension(tmp_path):

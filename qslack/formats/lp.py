@@ -28,6 +28,12 @@ Objective
     (so an off-diagonal pair contributes ``H_ij x_i x_j``, a diagonal entry
     ``H_ii / 2`` to ``c_i`` since ``x_i**2 = x_i``).  A maximisation is
     stored negated with ``metadata["sense"] = "max"``.
+Warnings
+    HiGHS skips some faults and carries on (an MPS entry naming an undefined
+    row, for instance); its ``WARNING`` lines are re-issued as one
+    :class:`~qslack.formats.dimacs.FormatWarning`.  Errors become a
+    :class:`~qslack.exceptions.ParseError` carrying HiGHS's message (and the
+    line, which HiGHS's LP parser reports).
 Names
     Column and row names come from the file (HiGHS names unnamed LP rows
     ``HiGHS_R<k>``); missing ones fall back to ``x<i>`` / ``c<k>``, and any
@@ -55,6 +61,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +69,7 @@ from typing import Any
 import numpy as np
 
 from qslack.exceptions import DependencyError, ParseError, ValidationError
+from qslack.formats.dimacs import FormatWarning
 from qslack.model.program import BinaryProgram
 
 __all__ = ["read_lp"]
@@ -164,6 +172,13 @@ def _read_highs(path: Path) -> Any:
     if status == highspy.HighsStatus.kError:
         text, line = _error_text(log)
         raise ParseError(f"HiGHS could not read the model ({text or 'no detail given'})", path=path, line=line)
+    notes = [ln.split(":", 1)[1].strip() for ln in log.splitlines() if ln.startswith("WARNING:")]
+    if notes or status != highspy.HighsStatus.kOk:
+        warnings.warn(
+            f"{path}: HiGHS read the model with warnings: " + ("; ".join(notes) or str(status)),
+            FormatWarning,
+            stacklevel=3,
+        )
     return h
 
 

@@ -242,7 +242,7 @@ class BinaryProgram:
         Examples
         --------
         >>> p = BinaryProgram.from_arrays(c=[-3.0], metadata={"sense": "max"})
-        >>> p.native(p.objective(np.array([[1]])))[0]
+        >>> float(p.native(p.objective(np.array([[1]])))[0])
         3.0
         """
         return -value if self.is_max else value
