@@ -183,7 +183,7 @@ def test_fixed_binaries_become_bound_rows(tmp_path):
     assert p.con_groups == ("constraint", "bound", "bound")
     assert p.sense[1:] == ("==", "==")
     X = all_points(3)
-    x, y, z = X.T
+    x, y, _ = X.T
     np.testing.assert_array_equal(p.is_feasible(X), (x == 1) & (y == 0))
     np.testing.assert_array_equal(p.group_mask("bound"), [False, True, True])
     assert brute_optimum(p) == (0.0, pytest.approx(np.array([1, 0, 1])))
@@ -252,8 +252,15 @@ def mps_hand(X):
     obj = 3 * x + 2 * y + 4 * z + 2 * x + 2 * x * y
     s1, s2, d3, s4, s5 = x + y + z, x + 2 * z, x - y, y + z, x + z
     feas = (
-        (0.5 <= s1) & (s1 <= 2) & (1 <= s2) & (s2 <= 3) & (-1 <= d3) & (d3 <= 0)
-        & (1 <= s4) & (s4 <= 2) & (s5 <= 1)
+        (0.5 <= s1)
+        & (s1 <= 2)
+        & (1 <= s2)
+        & (s2 <= 3)
+        & (-1 <= d3)
+        & (d3 <= 0)
+        & (1 <= s4)
+        & (s4 <= 2)
+        & (s5 <= 1)
     )
     return obj, feas
 
@@ -386,7 +393,10 @@ def test_continuous_variable_is_named(tmp_path):
 
 
 def test_general_integer_is_named(tmp_path):
-    text = "Minimize\n obj: x + k\nSubject To\n c: x + k >= 1\nBounds\n 0 <= k <= 3\nGeneral\n k\nBinary\n x\nEnd\n"
+    text = (
+        "Minimize\n obj: x + k\nSubject To\n c: x + k >= 1\nBounds\n 0 <= k <= 3\n"
+        "General\n k\nBinary\n x\nEnd\n"
+    )
     with pytest.raises(ValidationError, match=r"'k'.*\[0, 3\]"):
         read_lp(write(tmp_path, "gen.lp", text))
 
@@ -408,7 +418,7 @@ def test_malformed_lp_names_path_and_line(tmp_path):
 
 def test_malformed_mps(tmp_path):
     path = write(tmp_path, "bad.mps", "NAME x\nCOLUMNS\n    x   c1   1.0\nENDATA\n")  # no ROWS
-    with pytest.raises(ParseError, match="bad.mps"):
+    with pytest.raises(ParseError, match=r"bad\.mps"):
         read_lp(path)
 
 
@@ -426,9 +436,9 @@ def test_highs_warnings_are_reissued(tmp_path):
 
 
 def test_missing_file_and_unknown_extension(tmp_path):
-    with pytest.raises(ParseError, match="nothere.lp"):
+    with pytest.raises(ParseError, match=r"nothere\.lp"):
         read_lp(tmp_path / "nothere.lp")
-    with pytest.raises(ParseError, match="model.txt"):
+    with pytest.raises(ParseError, match=r"model\.txt"):
         read_lp(write(tmp_path, "model.txt", KNAPSACK))
     with pytest.raises(ParseError):
         read_lp(tmp_path)  # a directory
@@ -436,10 +446,7 @@ def test_missing_file_and_unknown_extension(tmp_path):
 
 def test_reading_prints_nothing(tmp_path):
     path = write(tmp_path, "knap.lp", KNAPSACK)
-    code = (
-        "import sys; from qslack.formats.lp import read_lp; p = read_lp(sys.argv[1]); "
-        "print('n', p.n_vars)"
-    )
+    code = "import sys; from qslack.formats.lp import read_lp; p = read_lp(sys.argv[1]); print('n', p.n_vars)"
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout == "n 3\n"  # no HiGHS banner, and stdout still works afterwards
     assert "HiGHS" not in out.stderr

@@ -171,7 +171,9 @@ def _read_highs(path: Path) -> Any:
             os.unlink(log_path)
     if status == highspy.HighsStatus.kError:
         text, line = _error_text(log)
-        raise ParseError(f"HiGHS could not read the model ({text or 'no detail given'})", path=path, line=line)
+        raise ParseError(
+            f"HiGHS could not read the model ({text or 'no detail given'})", path=path, line=line
+        )
     notes = [ln.split(":", 1)[1].strip() for ln in log.splitlines() if ln.startswith("WARNING:")]
     if notes or status != highspy.HighsStatus.kOk:
         warnings.warn(

@@ -84,6 +84,8 @@ class AerStatevector:
             raise ValidationError(f"method must be one of {_METHODS}, got {method!r}")
         if device not in _DEVICES:
             raise ValidationError(f"device must be one of {_DEVICES}, got {device!r}")
+        if method == "statevector":  # refuse before building anything
+            check_memory(int(h.size), np.complex128)
         AerSimulator = _import_aer()
         from qiskit import transpile
 
