@@ -254,13 +254,266 @@ def baseline(
     console.print(t)
 
 
+# --------------------------------------------------------------------------- solve
+DbOpt = Annotated[Path, typer.Option("--db", help="SQLite store.")]
+
+
+def _fmt(v: Any, digits: int = 6) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _progress_callback(total: int, quiet: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    table = Table(title="dual steps", show_lines=False)
+    for col in ("step", "|lam|", "violation", "best feasible", "dual value", "p_feasible", "note"):
+        table.add_column(col, justify="right" if col != "note" else "left")
+    progress = Progress(
+        TextColumn("[bold]solve"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+
+    def cb(it, solver) -> None:  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        table.add_row(
+            str(it.step),
+            _fmt(float(np.linalg.norm(it.lam)), 4),
+            _fmt(it.max_violation, 4),
+            _fmt(it.best_objective),
+            _fmt(it.dual_value),
+            _fmt(it.p_feasible, 3),
+            it.note,
+        )
+        progress.update(task, completed=it.step + 1)
+
+    task = progress.add_task("solve", total=total)
+    return progress, table, cb
+
+
+def _print_summary(run_id: str, summary: dict[str, Any], prep: Any) -> None:
+    t = Table(title=f"{summary['instance']}: {summary['method']} with {summary['sampler']} (run {run_id})")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    ref = summary.get("reference") or {}
+    gap = summary.get("gap")
+    t.add_row("best feasible (raw samples)", _fmt(summary["best_objective"]))
+    t.add_row("gap to optimum", "-" if gap is None else f"{100 * gap:.2f} %")
+    t.add_row("best after repair", _fmt(summary["best_objective_repaired"]))
+    t.add_row("optimum (known / OR-Tools)", f"{_fmt(summary['optimum'])} / {_fmt(ref.get('objective'))}")
+    bound = summary["dual_bound"]
+    t.add_row(
+        "dual bound", f"{_fmt(bound)} ({'certified' if summary['dual_bound_certified'] else 'estimate'})"
+    )
+    t.add_row("p(feasible), final state", _fmt(summary["p_feasible"], 3))
+    t.add_row(
+        "qubits slack-free / with slack",
+        f"[green]{summary['qubits_slack_free']}[/] / [red]{summary['qubits_slack']}[/]",
+    )
+    t.add_row("steps", str(summary["n_iterations"]))
+    t.add_row("status", f"{summary['status']}: {summary['message']}")
+    t.add_row("wall time", f"{summary['wall_s']:.1f} s")
+    console.print(t)
+
+
+@app.command()
+@_handles_errors
+def solve(
+    instance: Annotated[str | None, typer.Argument(help="INSTANCE (omit with --resume).")] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="subgradient, cutting-plane, bundle, augmented-lagrangian, fixed-penalty, slack-penalty.",
+        ),
+    ] = "subgradient",
+    take: TakeOpt = None,
+    encoding: EncodingOpt = "position",
+    fmt: FormatOpt = None,
+    problem: ProblemOpt = None,
+    sampler: Annotated[str, typer.Option("--sampler", help="qaoa, exact, cpsat or random.")] = "qaoa",
+    backend: Annotated[
+        str, typer.Option("--backend", help="QAOA backend: statevector or aer.")
+    ] = "statevector",
+    p: Annotated[int, typer.Option("--p", help="QAOA depth.")] = 2,
+    shots: Annotated[int, typer.Option("--shots")] = 1000,
+    qaoa_maxiter: Annotated[int, typer.Option("--qaoa-maxiter", help="COBYLA evaluations per step.")] = 60,
+    iters: Annotated[int, typer.Option("--iters", help="Outer (dual) steps.")] = 15,
+    rho: Annotated[float, typer.Option("--rho", help="Quadratic weight scale (0: plain Lagrangian).")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds.")] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="Method option KEY=VALUE (JSON value).")
+    ] = None,
+    db: DbOpt = Path("qslack.db"),
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue the run RUN_ID.")] = None,
+    write_solution: Annotated[
+        Path | None, typer.Option("--write-solution", help="TSPLIB .tour or plain .sol.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Slack-free dual loop around a sampler; every step stored; Ctrl-C stores and says how to resume."""
+    from qslack import runner
+    from qslack.store.db import Store
+
+    opts: dict[str, Any] = {}
+    for item in option or []:
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise QslackError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            opts[key] = json.loads(val)
+        except json.JSONDecodeError:
+            opts[key] = val
+    with Store(db) as store:
+        if resume is not None:
+            run = store.get_run(resume)
+            total = run["options"]["config"]["iters"]
+            progress, table, cb = _progress_callback(total, as_json)
+            with progress:
+                run_id, result, prep = runner.resume(resume, store, callback=cb)
+        else:
+            if instance is None:
+                raise QslackError("give an INSTANCE, or --resume RUN_ID")
+            if sampler not in runner.SAMPLERS:
+                raise QslackError(f"unknown sampler {sampler!r}; choose from {runner.SAMPLERS}")
+            cfg = runner.SolveConfig(
+                instance=instance,
+                method=method,
+                take=take,
+                encoding=encoding,
+                fmt=fmt,
+                problem=problem,
+                sampler=sampler,
+                backend=backend,
+                p=p,
+                shots=shots,
+                qaoa_maxiter=qaoa_maxiter,
+                iters=iters,
+                rho=rho,
+                seed=seed,
+                time_limit=time_limit,
+                options=opts,
+            )
+            progress, table, cb = _progress_callback(iters, as_json)
+            with progress:
+                run_id, result, prep = runner.solve(cfg, store, callback=cb)
+        if result is None:
+            run = store.get_run(run_id)
+            out = {"run_id": run_id, **run["result"], "status": "does-not-fit"}
+            if as_json:
+                _print_json(out)
+            else:
+                console.print(f"[yellow]{run['result']['message']}[/] (run {run_id} recorded)")
+            return
+        summary = runner.result_summary(result, prep)
+        if write_solution is not None:
+            _write_solution(write_solution, prep, result)
+        if as_json:
+            _print_json({"run_id": run_id, **summary})
+        else:
+            console.print(table)
+            _print_summary(run_id, summary, prep)
+            if result.status == "interrupted":
+                console.print(
+                    f"[yellow]interrupted[/]: resume with  qslack solve --resume {run_id} --db {db}"
+                )
+        if result.status == "interrupted":
+            raise typer.Exit(130)
+
+
+def _write_solution(path: Path, prep: Any, result: Any) -> None:
+    from qslack.problems import decode
+
+    x = result.best_x if result.best_x is not None else result.best_x_repaired
+    if x is None:
+        raise QslackError("no feasible solution to write")
+    if prep.loaded.problem == "tsp" and path.suffix == ".tour":
+        from qslack.formats.tsplib import write_tour
+
+        write_tour(path, decode(prep.program, x), name=prep.loaded.name, comment="qslack solve")
+    else:
+        names = [v for v, b in zip(prep.program.var_names, x, strict=True) if b]
+        path.write_text("\n".join(names) + "\n")
+
+
+@app.command()
+@_handles_errors
+def runs(
+    db: DbOpt = Path("qslack.db"),
+    export: Annotated[str | None, typer.Option("--export", help="Write RUN_ID as JSON to stdout.")] = None,
+    instance: Annotated[str | None, typer.Option("--instance")] = None,
+    method: Annotated[str | None, typer.Option("--method")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored runs, or export one as JSON."""
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        if export is not None:
+            _print_json(store.export_run(export))
+            return
+        rows = store.list_runs(instance=instance, method=method)
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title=f"runs in {db}")
+    for col in ("run", "instance", "method", "sampler", "seed", "status", "best", "gap %", "qubits"):
+        t.add_column(col)
+    for r in rows:
+        res = r.get("result") or {}
+        gap = res.get("gap")
+        t.add_row(
+            r["run_id"],
+            r["instance_name"],
+            r["method"],
+            (r.get("sampler") or {}).get("sampler", ""),
+            str(r["seed"]),
+            r["status"],
+            _fmt(res.get("best_objective")),
+            "-" if gap is None else f"{100 * gap:.2f}",
+            str(r["n_qubits"]),
+        )
+    console.print(t)
+
+
 # --------------------------------------------------------------------------- demo
 @app.command()
 @_handles_errors
-def demo() -> None:
-    """The main job on a shipped instance (mknap1#2): qubits, optimum, slack-free solve."""
+def demo(db: DbOpt = Path("qslack.db")) -> None:
+    """The main job on a shipped instance: a slack-free QAOA solve of mknap1#2 beside OR-Tools."""
     inspect("mknap1#2", None, "position", None, None, 0.0, 1.0, None, False, False)
-    baseline("mknap1#2", None, None, None, 30.0, 2, 0, False)
+    solve(
+        instance="mknap1#2",
+        method="bundle",
+        take=None,
+        encoding="position",
+        fmt=None,
+        problem=None,
+        sampler="qaoa",
+        backend="statevector",
+        p=2,
+        shots=1000,
+        qaoa_maxiter=60,
+        iters=10,
+        rho=1.0,
+        seed=1,
+        time_limit=None,
+        option=None,
+        db=db,
+        resume=None,
+        write_solution=None,
+        as_json=False,
+    )
 
 
 def main() -> None:

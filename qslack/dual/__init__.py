@@ -4,4 +4,13 @@ from qslack.dual.api import DualSolver, default_multipliers, solve_dual, step_se
 from qslack.dual.methods import METHODS
 from qslack.dual.result import DualIterate, DualResult, gap
 
-__all__ = ["METHODS", "DualIterate", "DualResult", "DualSolver", "default_multipliers", "gap", "solve_dual", "step_seed"]
+__all__ = [
+    "METHODS",
+    "DualIterate",
+    "DualResult",
+    "DualSolver",
+    "default_multipliers",
+    "gap",
+    "solve_dual",
+    "step_seed",
+]

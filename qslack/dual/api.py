@@ -29,7 +29,7 @@ from qslack.model.lagrangian import LagrangianForm
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
 
-__all__ = ["DualSolver", "Ask", "solve_dual", "default_multipliers", "step_seed", "METHODS"]
+__all__ = ["METHODS", "Ask", "DualSolver", "default_multipliers", "solve_dual", "step_seed"]
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -204,7 +204,9 @@ class DualSolver:
         pos = {v: j for j, v in enumerate(ss.var_names)}
         return ss.X[:, [pos[v] for v in names]]
 
-    def _masses(self, ss: SampleSet, X: np.ndarray, feasible: np.ndarray) -> tuple[float | None, float | None]:
+    def _masses(
+        self, ss: SampleSet, X: np.ndarray, feasible: np.ndarray
+    ) -> tuple[float | None, float | None]:
         """Feasible and optimal probability of the final state (statevector), else from shots."""
         probs = ss.info.get("probabilities")
         n = self.program.n_vars
@@ -283,7 +285,11 @@ class DualSolver:
             nat = prog.native(obj[feasible])
             gaps = [gap(float(v), self.optimum, self.sense) for v in nat]
             w = ss.counts[feasible]
-            mean_gap = float(np.average([g for g in gaps if g is not None], weights=w)) if gaps[0] is not None else None
+            mean_gap = (
+                float(np.average([g for g in gaps if g is not None], weights=w))
+                if gaps[0] is not None
+                else None
+            )
         stats = {"g_hat": g_hat, "energy": energy, "f_hat": f_hat, "ss": ss, "X": X}
         lam_before = self.lam.copy()
         step_size, note = self.method.update(stats)
@@ -352,7 +358,9 @@ class DualSolver:
         self.angles = state["angles"]
         self.best_x = None if state["best_x"] is None else np.asarray(state["best_x"], dtype=np.uint8)
         self.best_obj = state["best_obj"]
-        self.best_x_rep = None if state["best_x_rep"] is None else np.asarray(state["best_x_rep"], dtype=np.uint8)
+        self.best_x_rep = (
+            None if state["best_x_rep"] is None else np.asarray(state["best_x_rep"], dtype=np.uint8)
+        )
         self.best_obj_rep = state["best_obj_rep"]
         self.dual_bound = state["dual_bound"]
         self.dual_estimate = state["dual_estimate"]

@@ -79,7 +79,8 @@ class Method:
         unknown = set(options) - set(self.defaults)
         if unknown:
             raise OptionError(
-                f"method {self.name!r} got unknown option(s) {sorted(unknown)}; accepted: {sorted(self.defaults)}"
+                f"method {self.name!r} got unknown option(s) {sorted(unknown)}; "
+                f"accepted: {sorted(self.defaults)}"
             )
         self.solver = solver
         self.opt = {**self.defaults, **options}
@@ -139,7 +140,7 @@ class Subgradient(Method):
         if self.opt["step"] not in ("polyak", "diminishing"):
             raise OptionError(f"subgradient step must be 'polyak' or 'diminishing', not {self.opt['step']!r}")
         if self.opt["a0"] is None:
-            lo, hi = multiplier_box(solver)
+            hi = multiplier_box(solver)[1]
             self.opt["a0"] = 0.1 * float(np.median(hi)) if hi.size else 1.0
 
     def _direction(self, stats: dict[str, Any]) -> np.ndarray:
@@ -216,8 +217,10 @@ class CuttingPlane(Method):
             self.widened += 1
             note = f"kelley (box widened on {int(on_box.sum())} rows)"
         best_dual = self.solver.dual_bound
-        if best_dual is not None and self.solver.exact_oracle and model - best_dual <= self.opt["tol"] * (
-            1 + abs(best_dual)
+        if (
+            best_dual is not None
+            and self.solver.exact_oracle
+            and model - best_dual <= self.opt["tol"] * (1 + abs(best_dual))
         ):
             self._converged, self._message = True, f"cut model within {self.opt['tol']:g} of the dual value"
         step = float(np.linalg.norm(lam_new - self.solver.lam))
@@ -361,7 +364,11 @@ class AugmentedLagrangian(Method):
         rho_eff = np.where(s.rho > 0, s.rho, self.opt["rho_floor"])
         s.lam = self._project(s.lam + rho_eff * g)
         note = "multiplier step"
-        if self.last_violation is not None and viol > (1 - self.opt["decrease"]) * self.last_violation and viol > 0:
+        if (
+            self.last_violation is not None
+            and viol > (1 - self.opt["decrease"]) * self.last_violation
+            and viol > 0
+        ):
             s.rho = np.where(s.rho > 0, np.minimum(s.rho * self.opt["growth"], self.opt["rho_max"]), 0.0)
             s.cuts = []  # cuts belong to one fixed rho
             note = f"rho x{self.opt['growth']:g}"
