@@ -309,7 +309,7 @@ class DualSolver:
             p_feasible=p_feas,
             p_optimal=p_opt,
             mean_feasible_gap=mean_gap,
-            max_violation=float(viol.min()),
+            max_violation=float(viol[i0]),
             step_size=float(step_size),
             n_evals=int(ss.info.get("n_evals", 0)),
             wall_s=float(wall_s if wall_s is not None else ss.info.get("timings", {}).get("total_s", 0.0)),

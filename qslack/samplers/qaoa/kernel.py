@@ -455,90 +455,127 @@ def _rot_bits(x, off, w, lo, hi, c, s):
 # --------------------------------------------------------------------------- passes
 
 
-@njit(parallel=True, fastmath=_FM, cache=True)
-def _pass_block(x, diag, n, bb, gam, cb, sb, fill, nthreads):
-    """One pass of group 0 (qubits 0..bb-1) over contiguous blocks of 2**bb.
+@njit(fastmath=_FM, cache=True)
+def _block_range(x, diag, bb, gam, cb, sb, fill, blk0, blk1):
+    """Group 0 (qubits 0..bb-1) on the contiguous blocks blk0..blk1-1 of 2**bb.
 
     For each op i: phase exp(-i gam[i] D) (skipped if gam[i] is NaN), then the
     mixer with (cb[i], sb[i]) on qubits 0..bb-1.  ``fill`` > 0 first sets the
     block to the uniform amplitude ``fill`` (fused with the first phase).
     """
-    nblk = 1 << (n - bb)
     blen = 1 << bb
     nops = gam.shape[0]
-    nt = min(nthreads, nblk)
-    for t in prange(nt):
-        for blk in range(t * nblk // nt, (t + 1) * nblk // nt):
-            off = blk * blen
-            f = fill
-            for i in range(nops):
-                g = gam[i]
-                if g == g:
-                    _phase(x, off, diag, off, blen, g, f)
-                    f = 0.0
-                elif f > 0.0:
-                    _phase(x, off, diag, off, blen, 0.0, f)
-                    f = 0.0
-                _rot_bits(x, off, bb, 0, bb, cb[i], sb[i])
+    for blk in range(blk0, blk1):
+        off = blk * blen
+        f = fill
+        for i in range(nops):
+            g = gam[i]
+            if g == g:
+                _phase(x, off, diag, off, blen, g, f)
+                f = 0.0
+            elif f > 0.0:
+                _phase(x, off, diag, off, blen, 0.0, f)
+                f = 0.0
+            _rot_bits(x, off, bb, 0, bb, cb[i], sb[i])
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _pass_gather(x, diag, n, a, b, cbits, scratch, gam, cb, sb, nthreads):
-    """One pass of the qubit group [a, b) through per-thread scratch buffers.
+def _pass_block(x, diag, n, bb, gam, cb, sb, fill, nthreads):
+    """One pass of group 0 over the whole state, blocks split among threads."""
+    nblk = 1 << (n - bb)
+    nt = min(nthreads, nblk)
+    for t in prange(nt):
+        _block_range(x, diag, bb, gam, cb, sb, fill, t * nblk // nt, (t + 1) * nblk // nt)
+
+
+@njit(fastmath=_FM, cache=True)
+def _gather_range(x, diag, a, b, cbits, y, gam, cb, sb, ch0, ch1):
+    """The qubit group [a, b) on the chunks ch0..ch1-1, through the scratch y.
 
     A chunk is the 2**(b-a) rows of 2**cbits contiguous amplitudes that differ
-    only in the bits a..b-1; it is gathered into scratch (row r at r << cbits),
-    the ops are applied (phase, then the rotations of bits cbits..cbits+b-a-1 of
+    only in the bits a..b-1; it is gathered into y (row r at r << cbits), the
+    ops are applied (phase, then the rotations of bits cbits..cbits+b-a-1 of
     the scratch index), and it is scattered back.
     """
     gb = b - a
     w = gb + cbits
     nrows = 1 << gb
-    rlen = 1 << cbits
+    rlen2 = 2 << cbits
     nlow = 1 << (a - cbits)
-    nchunk = 1 << (n - gb - cbits)
     nops = gam.shape[0]
-    nt = min(nthreads, nchunk, scratch.shape[0])
-    for t in prange(nt):
-        y = scratch[t]
-        for ch in range(t * nchunk // nt, (t + 1) * nchunk // nt):
-            up = ch // nlow
-            lo = ch - up * nlow
-            base = (up << b) + (lo << cbits)
-            for r in range(nrows):
-                src = 2 * (base + (r << a))
-                dst = 2 * (r << cbits)
-                y[dst : dst + 2 * rlen] = x[src : src + 2 * rlen]
-            for i in range(nops):
-                g = gam[i]
-                if g == g:
-                    for r in range(nrows):
-                        _phase(y, r << cbits, diag, base + (r << a), rlen, g, 0.0)
-                _rot_bits(y, 0, w, cbits, w, cb[i], sb[i])
-            for r in range(nrows):
-                src = 2 * (r << cbits)
-                dst = 2 * (base + (r << a))
-                x[dst : dst + 2 * rlen] = y[src : src + 2 * rlen]
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _expectation(x, diag):
-    nn = diag.shape[0]
-    acc = 0.0
-    for k in prange(nn):
-        re = np.float64(x[2 * k])
-        im = np.float64(x[2 * k + 1])
-        acc += (re * re + im * im) * diag[k]
-    return acc
+    for ch in range(ch0, ch1):
+        up = ch // nlow
+        lo = ch - up * nlow
+        base = (up << b) + (lo << cbits)
+        for r in range(nrows):
+            src = 2 * (base + (r << a))
+            dst = r * rlen2
+            y[dst : dst + rlen2] = x[src : src + rlen2]
+        for i in range(nops):
+            g = gam[i]
+            if g == g:
+                for r in range(nrows):
+                    _phase(y, r << cbits, diag, base + (r << a), 1 << cbits, g, 0.0)
+            _rot_bits(y, 0, w, cbits, w, cb[i], sb[i])
+        for r in range(nrows):
+            src = r * rlen2
+            dst = 2 * (base + (r << a))
+            x[dst : dst + rlen2] = y[src : src + rlen2]
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _probabilities(x, out):
-    nn = out.shape[0]
-    for k in prange(nn):
-        re = np.float64(x[2 * k])
-        im = np.float64(x[2 * k + 1])
+def _pass_gather(x, diag, n, a, b, cbits, scratch, gam, cb, sb, nthreads):
+    """One pass of the qubit group [a, b), chunks split among threads."""
+    nchunk = 1 << (n - (b - a) - cbits)
+    nt = min(nthreads, nchunk, scratch.shape[0])
+    for t in prange(nt):
+        _gather_range(
+            x, diag, a, b, cbits, scratch[t], gam, cb, sb, t * nchunk // nt, (t + 1) * nchunk // nt
+        )
+
+
+# below this many qubits one thread does the work (waking threads costs more)
+_PARALLEL_MIN_QUBITS = 16
+
+
+@njit(fastmath=True, cache=True)
+def _expect_slice(xs, ds):
+    acc = 0.0
+    for k in range(_U(ds.shape[0])):
+        re = np.float64(xs[_U(2) * k])
+        im = np.float64(xs[_U(2) * k + _U(1)])
+        acc += (re * re + im * im) * ds[k]
+    return acc
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _expectation(x, diag, nthreads):
+    nn = diag.shape[0]
+    nt = max(1, min(nthreads, nn >> 12))
+    parts = np.zeros(nt)
+    for t in prange(nt):
+        k0 = t * nn // nt
+        k1 = (t + 1) * nn // nt
+        parts[t] = _expect_slice(x[2 * k0 : 2 * k1], diag[k0:k1])
+    return parts.sum()
+
+
+@njit(fastmath=_FM, cache=True)
+def _probs_slice(xs, out):
+    for k in range(_U(out.shape[0])):
+        re = np.float64(xs[_U(2) * k])
+        im = np.float64(xs[_U(2) * k + _U(1)])
         out[k] = re * re + im * im
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _probabilities(x, out, nthreads):
+    nn = out.shape[0]
+    nt = max(1, min(nthreads, nn >> 12))
+    for t in prange(nt):
+        k0 = t * nn // nt
+        k1 = (t + 1) * nn // nt
+        _probs_slice(x[2 * k0 : 2 * k1], out[k0:k1])
 
 
 @njit(fastmath=_FM, cache=True)
@@ -760,6 +797,10 @@ class StatevectorSimulator:
             d = np.ascontiguousarray(d, dtype=np.float64)
         return d
 
+    @staticmethod
+    def _par(fn, *args):
+        return fn(*args, numba.get_num_threads())
+
     def _with_threads(self, fn, *args):
         if self.threads is None:
             return fn(*args)
@@ -809,6 +850,7 @@ class StatevectorSimulator:
         cb = np.cos(b).astype(self._rdt)
         sb = np.sin(b).astype(self._rdt)
         nt = numba.get_num_threads()
+        parallel = n >= _PARALLEL_MIN_QUBITS and nt > 1
         first = True
         for grp, ops in _schedule(p, len(self._groups)):
             a, bq, cbits = self._groups[grp]
@@ -817,18 +859,29 @@ class StatevectorSimulator:
             c_ops = cb[layers]
             s_ops = sb[layers]
             if grp == 0:
-                _pass_block(self._x, d, n, bq, gam, c_ops, s_ops, fill if first else 0.0, nt)
+                f = fill if first else 0.0
+                if parallel:
+                    _pass_block(self._x, d, n, bq, gam, c_ops, s_ops, f, nt)
+                else:
+                    _block_range(self._x, d, bq, gam, c_ops, s_ops, f, 0, 1 << (n - bq))
             else:
-                _pass_gather(
-                    self._x, d, n, a, bq, cbits, self._scratch, gam, c_ops, s_ops, nt
-                )
+                if parallel:
+                    _pass_gather(
+                        self._x, d, n, a, bq, cbits, self._scratch, gam, c_ops, s_ops, nt
+                    )
+                else:
+                    nchunk = 1 << (n - (bq - a) - cbits)
+                    y = self._scratch[0]
+                    _gather_range(self._x, d, a, bq, cbits, y, gam, c_ops, s_ops, 0, nchunk)
             first = False
 
     def expectation(self, diag) -> float:
         """``<psi|D|psi>`` of the current state (one fused pass, no temporaries)."""
         self._require_state()
         d = self._check_diag(diag)
-        return float(self._with_threads(_expectation, self._x, d))
+        if self.n < _PARALLEL_MIN_QUBITS:
+            return float(_expect_slice(self._x, d))
+        return float(self._with_threads(self._par, _expectation, self._x, d))
 
     def probabilities(self, out: np.ndarray | None = None) -> np.ndarray:
         """``|psi|**2`` as float64 (allocates unless ``out`` is given)."""
@@ -837,7 +890,10 @@ class StatevectorSimulator:
             out = np.empty(1 << self.n, dtype=np.float64)
         elif out.shape != (1 << self.n,) or out.dtype != np.float64 or not out.flags.c_contiguous:
             raise ValidationError(f"out must be a contiguous float64 array of shape ({1 << self.n},)")
-        self._with_threads(_probabilities, self._x, out)
+        if self.n < _PARALLEL_MIN_QUBITS:
+            _probs_slice(self._x, out)
+        else:
+            self._with_threads(self._par, _probabilities, self._x, out)
         return out
 
     def cvar(self, diag, alpha: float) -> float:
