@@ -49,8 +49,9 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
 def test_killed_process_resumes_identically(tmp_path: Path) -> None:
     """SIGKILL a `qslack solve` mid-run; `--resume` finishes with the uninterrupted run's numbers."""
     db = tmp_path / "kill.db"
-    args = ["solve", "mknap1#2", "--method", "bundle", "--p", "1", "--shots", "200", "--qaoa-maxiter", "20",
-            "--iters", "8", "--seed", "3"]
+    # steps of ~0.3 s each (p=3, 150 COBYLA evaluations on 10 qubits), so the kill lands mid-run
+    args = ["solve", "mknap1#2", "--method", "bundle", "--p", "3", "--shots", "200", "--qaoa-maxiter", "150",
+            "--iters", "12", "--seed", "3"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "qslack", *args, "--db", str(db), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -63,7 +64,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
         try:
             with Store(db) as s:
                 runs = s.list_runs()
-                if runs and len(s.steps(runs[0]["run_id"])) >= 3:
+                if runs and len(s.steps(runs[0]["run_id"])) >= 2:
                     run_id = runs[0]["run_id"]
                     break
         except Exception:  # noqa: BLE001 - the db may be mid-creation
@@ -73,7 +74,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
     assert run_id is not None, "the solve never stored 3 steps"
     with Store(db) as s:
         n_before = len(s.steps(run_id))
-        assert n_before < 8, "the run finished before it was killed; the test proves nothing"
+        assert n_before < 12, "the run finished before it was killed; the test proves nothing"
     out = subprocess.run([sys.executable, "-m", "qslack", "solve", "--resume", run_id, "--db", str(db), "--json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -85,7 +86,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
     for key in ("best_objective", "best_objective_repaired", "dual_bound", "p_feasible", "lam", "n_iterations"):
         assert resumed[key] == full[key], key
     with Store(db) as s:
-        assert [st["step"] for st in s.steps(run_id)] == list(range(8))
+        assert [st["step"] for st in s.steps(run_id)] == list(range(12))
 
 
 def test_slack_penalty_that_does_not_fit_is_recorded(tmp_path: Path) -> None:

@@ -55,7 +55,9 @@ import os
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from qslack.exceptions import ResourceError, ValidationError
 
@@ -303,41 +305,6 @@ def _rot1(x, off, w, q, c, s):
 
 
 @njit(fastmath=_FM, cache=True)
-def _rot34(x, off, w, c, s):
-    """exp(-i b X) on bits 3 and 4 (runs of 8 amplitudes; constant offsets vectorise)."""
-    xs = x[2 * off : 2 * (off + (1 << w))]
-    for h in range(_U(xs.shape[0] // 64)):
-        base = _U(64) * h
-        for u in range(_U(8)):
-            i = base + _U(2) * u
-            j = i + _U(1)
-            a0r = xs[i]
-            a0i = xs[j]
-            a1r = xs[i + _U(16)]
-            a1i = xs[j + _U(16)]
-            a2r = xs[i + _U(32)]
-            a2i = xs[j + _U(32)]
-            a3r = xs[i + _U(48)]
-            a3i = xs[j + _U(48)]
-            b0r = c * a0r + s * a1i
-            b0i = c * a0i - s * a1r
-            b1r = c * a1r + s * a0i
-            b1i = c * a1i - s * a0r
-            b2r = c * a2r + s * a3i
-            b2i = c * a2i - s * a3r
-            b3r = c * a3r + s * a2i
-            b3i = c * a3i - s * a2r
-            xs[i] = c * b0r + s * b2i
-            xs[j] = c * b0i - s * b2r
-            xs[i + _U(32)] = c * b2r + s * b0i
-            xs[j + _U(32)] = c * b2i - s * b0r
-            xs[i + _U(16)] = c * b1r + s * b3i
-            xs[j + _U(16)] = c * b1i - s * b3r
-            xs[i + _U(48)] = c * b3r + s * b1i
-            xs[j + _U(48)] = c * b3i - s * b1r
-
-
-@njit(fastmath=_FM, cache=True)
 def _rot2(x, off, w, q1, q2, c, s):
     """exp(-i b X_q1) exp(-i b X_q2) on the 2**w amplitudes at off (q1 < q2)."""
     s1 = 1 << q1
@@ -358,93 +325,102 @@ def _rot2(x, off, w, q1, q2, c, s):
             )
 
 
+def _make_low_intrinsic(nbits: int):
+    """An intrinsic rotating bits 0..nbits-1 of the 2**nbits amplitudes at x[idx].
+
+    The ``2 << nbits`` reals (re, im interleaved) are loaded as one LLVM vector;
+    each qubit q is ``v = c * v + (s, -s, s, -s, ...) * shuffle(v)``, where the
+    shuffle maps lane L to L ^ (2 << q) ^ 1 (partner amplitude, re <-> im).  The
+    low qubits' partners sit in the same cache line, which defeats the loop
+    vectoriser; this makes them as cheap as the high ones.
+    """
+    lanes = 2 << nbits
+
+    @intrinsic
+    def low(typingctx, arr, idx, c, s):
+        if not (
+            isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(arr.dtype, types.Float)
+        ):
+            return None
+        sig = types.void(arr, idx, c, s)
+
+        def codegen(context, builder, signature, args):
+            arrv, idxv, cv, sv = args
+            aty = signature.args[0]
+            ary = context.make_array(aty)(context, builder, arrv)
+            fty = context.get_value_type(aty.dtype)
+            cv = context.cast(builder, cv, signature.args[2], aty.dtype)
+            sv = context.cast(builder, sv, signature.args[3], aty.dtype)
+            idxv = context.cast(builder, idxv, signature.args[1], types.uint64)
+            vty = ir.VectorType(fty, lanes)
+            i32 = ir.IntType(32)
+            ptr = builder.gep(ary.data, [idxv], inbounds=True)
+            vptr = builder.bitcast(ptr, vty.as_pointer())
+            v = builder.load(vptr, align=aty.dtype.bitwidth // 8)
+            cvec = ir.Constant(vty, ir.Undefined)
+            svec = ir.Constant(vty, ir.Undefined)
+            nsv = builder.fmul(sv, ir.Constant(fty, -1.0))
+            for lane in range(lanes):
+                at = ir.Constant(i32, lane)
+                cvec = builder.insert_element(cvec, cv, at)
+                svec = builder.insert_element(svec, sv if lane % 2 == 0 else nsv, at)
+            fl = ("contract",)
+            for q in range(nbits):
+                perm = ir.Constant(
+                    ir.VectorType(i32, lanes), [lane ^ (2 << q) ^ 1 for lane in range(lanes)]
+                )
+                pv = builder.shuffle_vector(v, v, perm)
+                v = builder.fadd(
+                    builder.fmul(cvec, v, flags=fl), builder.fmul(svec, pv, flags=fl), flags=fl
+                )
+            builder.store(v, vptr, align=aty.dtype.bitwidth // 8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return low
+
+
+_LOW_BITS = 5
+_low1 = _make_low_intrinsic(1)
+_low2 = _make_low_intrinsic(2)
+_low3 = _make_low_intrinsic(3)
+_low4 = _make_low_intrinsic(4)
+_low5 = _make_low_intrinsic(5)
+
+
 @njit(fastmath=_FM, cache=True)
-def _rot_low(x, off, w, c, s):
-    """exp(-i b X) on bits 0, 1 and 2 of the 2**w amplitudes at off (w >= 3)."""
-    nn = 1 << w
-    for h in range(0, nn, 8):
-        i = 2 * (off + h)
-        a0r = x[i]
-        a0i = x[i + 1]
-        a1r = x[i + 2]
-        a1i = x[i + 3]
-        a2r = x[i + 4]
-        a2i = x[i + 5]
-        a3r = x[i + 6]
-        a3i = x[i + 7]
-        a4r = x[i + 8]
-        a4i = x[i + 9]
-        a5r = x[i + 10]
-        a5i = x[i + 11]
-        a6r = x[i + 12]
-        a6i = x[i + 13]
-        a7r = x[i + 14]
-        a7i = x[i + 15]
-        # bit 0: (0,1) (2,3) (4,5) (6,7)
-        b0r = c * a0r + s * a1i
-        b0i = c * a0i - s * a1r
-        b1r = c * a1r + s * a0i
-        b1i = c * a1i - s * a0r
-        b2r = c * a2r + s * a3i
-        b2i = c * a2i - s * a3r
-        b3r = c * a3r + s * a2i
-        b3i = c * a3i - s * a2r
-        b4r = c * a4r + s * a5i
-        b4i = c * a4i - s * a5r
-        b5r = c * a5r + s * a4i
-        b5i = c * a5i - s * a4r
-        b6r = c * a6r + s * a7i
-        b6i = c * a6i - s * a7r
-        b7r = c * a7r + s * a6i
-        b7i = c * a7i - s * a6r
-        # bit 1: (0,2) (1,3) (4,6) (5,7)
-        a0r = c * b0r + s * b2i
-        a0i = c * b0i - s * b2r
-        a2r = c * b2r + s * b0i
-        a2i = c * b2i - s * b0r
-        a1r = c * b1r + s * b3i
-        a1i = c * b1i - s * b3r
-        a3r = c * b3r + s * b1i
-        a3i = c * b3i - s * b1r
-        a4r = c * b4r + s * b6i
-        a4i = c * b4i - s * b6r
-        a6r = c * b6r + s * b4i
-        a6i = c * b6i - s * b4r
-        a5r = c * b5r + s * b7i
-        a5i = c * b5i - s * b7r
-        a7r = c * b7r + s * b5i
-        a7i = c * b7i - s * b5r
-        # bit 2: (0,4) (1,5) (2,6) (3,7)
-        x[i] = c * a0r + s * a4i
-        x[i + 1] = c * a0i - s * a4r
-        x[i + 8] = c * a4r + s * a0i
-        x[i + 9] = c * a4i - s * a0r
-        x[i + 2] = c * a1r + s * a5i
-        x[i + 3] = c * a1i - s * a5r
-        x[i + 10] = c * a5r + s * a1i
-        x[i + 11] = c * a5i - s * a1r
-        x[i + 4] = c * a2r + s * a6i
-        x[i + 5] = c * a2i - s * a6r
-        x[i + 12] = c * a6r + s * a2i
-        x[i + 13] = c * a6i - s * a2r
-        x[i + 6] = c * a3r + s * a7i
-        x[i + 7] = c * a3i - s * a7r
-        x[i + 14] = c * a7r + s * a3i
-        x[i + 15] = c * a7i - s * a3r
+def _rot_low(x, off, w, k, c, s):
+    """exp(-i b X) on bits 0..k-1 (1 <= k <= 5, k <= w) of the 2**w amplitudes at off."""
+    xs = x[2 * off : 2 * (off + (1 << w))]
+    step = _U(2 << k)
+    ng = _U(xs.shape[0]) // step
+    if k == 5:
+        for h in range(ng):
+            _low5(xs, step * h, c, s)
+    elif k == 4:
+        for h in range(ng):
+            _low4(xs, step * h, c, s)
+    elif k == 3:
+        for h in range(ng):
+            _low3(xs, step * h, c, s)
+    elif k == 2:
+        for h in range(ng):
+            _low2(xs, step * h, c, s)
+    else:
+        for h in range(ng):
+            _low1(xs, step * h, c, s)
 
 
 @njit(fastmath=_FM, cache=True)
 def _rot_bits(x, off, w, lo, hi, c, s):
     """exp(-i b X_q) for every bit lo <= q < hi of the 2**w amplitudes at off."""
     q = lo
-    if q == 0 and hi >= 3:
-        _rot_low(x, off, w, c, s)
-        q = 3
+    if q == 0:
+        q = min(hi, _LOW_BITS)
+        _rot_low(x, off, w, q, c, s)
     while q < hi:
-        if q == 3 and hi >= 5:
-            _rot34(x, off, w, c, s)
-            q += 2
-        elif q + 1 < hi:
+        if q + 1 < hi:
             _rot2(x, off, w, q, q + 1, c, s)
             q += 2
         else:
