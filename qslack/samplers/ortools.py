@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class _Scaled:
     ints: np.ndarray  # int64 coefficients
     scale: float  # ints ~= coef * scale
     exact: bool  # ints == coef * scale up to float noise
-    err: np.ndarray  # coef - ints / scale (zeros when exact)
+    err: np.ndarray  # coef - ints / scale (float noise when exact)
 
 
 def _terms(qubo: QUBO) -> _Terms:
@@ -96,8 +96,11 @@ def _terms(qubo: QUBO) -> _Terms:
 
 
 def _is_integral(s: np.ndarray) -> bool:
-    tol = np.maximum(1e-9, 1e-12 * np.abs(s))
-    return bool(np.all(np.abs(s - np.rint(s)) <= tol))
+    """Every entry an integer up to float noise: ``|s - rint(s)| <= 1e-12 |s|``.
+
+    The tolerance is relative only, so a tiny coefficient never rounds to 0.
+    """
+    return bool(np.all(np.abs(s - np.rint(s)) <= 1e-12 * np.abs(s)))
 
 
 def _fits(s: np.ndarray) -> bool:
@@ -113,7 +116,8 @@ def _scale_terms(coef: np.ndarray, scale: float | None) -> _Scaled:
         if not _fits(s):
             break
         if _is_integral(s):
-            return _Scaled(np.rint(s).astype(np.int64), float(10**k), True, np.zeros_like(coef))
+            ints = np.rint(s).astype(np.int64)
+            return _Scaled(ints, float(10**k), True, coef - ints / 10.0**k)
     if scale is None:
         scale = _auto_scale(coef)
     s = np.rint(coef * scale)
@@ -123,16 +127,20 @@ def _scale_terms(coef: np.ndarray, scale: float | None) -> _Scaled:
             f"arithmetic (sum of |scaled coefficients| >= 2**53); pass a smaller scale"
         )
     ints = s.astype(np.int64)
-    exact = _is_integral(coef * scale)
-    err = np.zeros_like(coef) if exact else coef - ints / scale
-    return _Scaled(ints, float(scale), exact, err)
+    # exact only if this scale happens to hit integers (absolute test: no relative slack here)
+    exact = bool(np.all(np.abs(coef * scale - s) <= 1e-9))
+    return _Scaled(ints, float(scale), exact, coef - ints / scale)
 
 
 def _auto_scale(coef: np.ndarray) -> float:
-    """Largest power of ten putting ``max |coef|`` at most 1e9 with the sum below 2**53."""
-    top = float(np.abs(coef).max())
-    k = math.floor(9 - math.log10(top))
-    while k > -308 and not _fits(coef * 10.0**k):
+    """Largest power of ten keeping the sum of ``|scaled coefficients|`` within ``2**50``.
+
+    Coefficient size barely changes CP-SAT's speed on these models, so the
+    rounding is made as fine as the integer range safely allows.
+    """
+    total = float(np.abs(coef).sum())
+    k = min(math.floor(50 * math.log10(2.0) - math.log10(total)), 300)
+    while not _fits(np.rint(coef * 10.0**k)):
         k -= 1
     return 10.0**k
 
@@ -168,16 +176,23 @@ class CPSATSampler(Sampler):
     workers : int
         CP-SAT search workers.  One worker runs the ``max_lp`` strategy
         (``linearization_level=2``); more run a portfolio led by ``max_lp``
-        and ``core`` with ``interleave_search``, so that a given seed gives
-        the same answer whatever the thread timing.
+        and ``core`` (plus CP-SAT's LNS helpers).
     n_solutions : int
         How many distinct solutions to return: the best ``n_solutions`` of
         the improving solutions CP-SAT reports on its way to the optimum (not
         the ``n_solutions`` lowest states of the QUBO).
     scale : float, optional
         Multiplier used, with rounding, when no ``10**k`` (``k <= 9``) makes
-        the coefficients integral; default: the largest power of ten that
-        puts the largest coefficient at most ``1e9``.
+        every coefficient integral (up to ``1e-12`` relative float noise);
+        default: the largest power of ten that keeps the sum of
+        the scaled magnitudes within ``2**50``, which makes the rounding
+        error negligible.
+    deterministic : bool
+        With ``workers >= 2``, run CP-SAT's ``interleave_search`` so that a
+        seed gives the same answer whatever the thread timing (a solve that
+        completes before ``time_limit``).  ``False`` runs the free parallel
+        portfolio: often several times faster on hard models, but among
+        equal-energy optima the one returned may vary from run to run.
 
     Notes
     -----
@@ -201,12 +216,12 @@ class CPSATSampler(Sampler):
     ([1, 1], -0.5, True, -0.5)
     """
 
-    parameters = {
+    parameters: ClassVar[dict[str, str]] = {
         "time_limit": "wall-clock limit in seconds",
         "workers": "number of CP-SAT search workers",
         "n_solutions": "number of distinct improving solutions returned",
     }
-    properties = {"name": "cpsat", "exact": True}
+    properties: ClassVar[dict[str, Any]] = {"name": "cpsat", "exact": True}
 
     def __init__(
         self,
@@ -214,6 +229,8 @@ class CPSATSampler(Sampler):
         workers: int = 2,
         n_solutions: int = 1,
         scale: float | None = None,
+        *,
+        deterministic: bool = True,
     ) -> None:
         _check_positive("time_limit", time_limit, integer=False)
         _check_positive("workers", workers, integer=True)
@@ -224,11 +241,12 @@ class CPSATSampler(Sampler):
         self.workers = int(workers)
         self.n_solutions = int(n_solutions)
         self.scale = None if scale is None else float(scale)
+        self.deterministic = bool(deterministic)
 
     def __repr__(self) -> str:
         return (
             f"CPSATSampler(time_limit={self.time_limit}, workers={self.workers}, "
-            f"n_solutions={self.n_solutions}, scale={self.scale})"
+            f"n_solutions={self.n_solutions}, scale={self.scale}, deterministic={self.deterministic})"
         )
 
     def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:
@@ -293,7 +311,7 @@ class CPSATSampler(Sampler):
             prm.linearization_level = 2
         else:
             prm.subsolvers.extend(_SUBSOLVERS[: int(workers)])
-            prm.interleave_search = True
+            prm.interleave_search = self.deterministic
 
         found: list[tuple[int, ...]] = []
         if n_solutions > 1:
@@ -318,10 +336,12 @@ class CPSATSampler(Sampler):
             bound_scaled = -math.inf
         bound = bound_scaled / sc.scale + qubo.offset + float(np.minimum(sc.err, 0.0).sum())
 
-        X = np.unique(np.asarray(found, dtype=np.uint8).reshape(-1, n), axis=0)
+        X = np.unique(np.asarray(found, dtype=np.uint8).reshape(len(found), n), axis=0)
         ss = SampleSet.from_samples(X, qubo).lowest(int(n_solutions))
         best = float(ss.energy[0])
-        proven = bool(status_name == "OPTIMAL" and best - bound <= 1e-9 * max(1.0, abs(best)))
+        # 1e-9 relative to the largest |E(x) - offset| any state can have, plus float noise
+        tol = 1e-9 * float(np.abs(terms.coef).sum()) + 1e-15 * abs(qubo.offset)
+        proven = bool(status_name == "OPTIMAL" and best - bound <= tol)
         if proven and sc.exact:
             bound = best  # equal up to float noise: report the energy itself
         ss.info.update(
@@ -336,7 +356,8 @@ class CPSATSampler(Sampler):
                 "time_limit": float(time_limit),
                 "workers": int(workers),
                 "n_solutions": int(n_solutions),
-                "n_terms": int(len(coefs)),
+                "deterministic": self.deterministic,
+                "n_terms": len(coefs),
                 "wall_s": self._timer() - t0,
             }
         )
