@@ -54,7 +54,6 @@ def main() -> None:
 
         gpu_s, e_gpu = _time(run_gpu, args.reps)
         row = {"n": n, "gpu_s": gpu_s, "cpu_s": None, "ratio_cpu_over_gpu": None, "energies_agree": None}
-        del gpu
         cp.get_default_memory_pool().free_all_blocks()
         if n <= args.cpu_max:
             cpu = StatevectorSimulator(n)
@@ -64,11 +63,13 @@ def main() -> None:
                 return cpu.expectation(diag)
 
             cpu_s, e_cpu = _time(run_cpu, max(1, args.reps - 1) if n >= 24 else args.reps)
-            row.update(cpu_s=cpu_s, ratio_cpu_over_gpu=cpu_s / gpu_s,
-                       energies_agree=bool(abs(e_cpu - e_gpu) <= 1e-8 * max(1.0, abs(e_cpu))))
+            row.update(
+                cpu_s=cpu_s,
+                ratio_cpu_over_gpu=cpu_s / gpu_s,
+                energies_agree=bool(abs(e_cpu - e_gpu) <= 1e-8 * max(1.0, abs(e_cpu))),
+            )
             if crossover is None and gpu_s < cpu_s:
                 crossover = n
-            del cpu
         print(json.dumps(row), flush=True)
     print(json.dumps({"crossover_n_gpu_beats_cpu": crossover}))
 

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("qiskit_aer")
 
-from qslack.exceptions import DependencyError, ResourceError  # noqa: E402
-from qslack.samplers.qaoa.backends.aer import AerStatevector  # noqa: E402
-from qslack.samplers.qaoa.circuit import qaoa_circuit  # noqa: E402
-from qslack.samplers.qaoa.kernel import StatevectorSimulator  # noqa: E402
+from qslack.exceptions import DependencyError, ResourceError
+from qslack.samplers.qaoa.backends.aer import AerStatevector
+from qslack.samplers.qaoa.circuit import qaoa_circuit
+from qslack.samplers.qaoa.kernel import StatevectorSimulator
 
 
 def ising_diag(h, J, offset=0.0):

@@ -30,7 +30,9 @@ def _setup(spec: str):  # type: ignore[no-untyped-def]
 def test_exact_dual_reaches_lp_relaxation(spec: str, method: str) -> None:
     """With rho = 0 and an exact oracle, the Lagrangian dual of MDKP equals its LP relaxation."""
     ld, form, lp = _setup(spec)
-    res = solve_dual(form, ExactSampler(n_lowest=1), method=method, rho0=0.0, maxiter=300, optimum=ld.known_optimum)
+    res = solve_dual(
+        form, ExactSampler(n_lowest=1), method=method, rho0=0.0, maxiter=300, optimum=ld.known_optimum
+    )
     assert res.status == "converged"
     assert res.dual_bound_certified
     assert res.dual_bound == pytest.approx(lp, rel=1e-6)
@@ -42,7 +44,12 @@ def test_exact_dual_reaches_lp_relaxation(spec: str, method: str) -> None:
 def test_subgradient_diminishing_within_one_percent(spec: str) -> None:
     _, form, lp = _setup(spec)
     res = solve_dual(
-        form, ExactSampler(n_lowest=1), method="subgradient", rho0=0.0, maxiter=300, options={"step": "diminishing"}
+        form,
+        ExactSampler(n_lowest=1),
+        method="subgradient",
+        rho0=0.0,
+        maxiter=300,
+        options={"step": "diminishing"},
     )
     assert lp - 1e-9 <= res.dual_bound <= lp * 1.01
 
@@ -78,6 +85,7 @@ def test_state_roundtrip_resume_is_identical(method: str) -> None:
     resumed = solve_dual(form, sampler, maxiter=9, solver=second)
     np.testing.assert_array_equal(resumed.lam, full.lam)
     assert resumed.best_objective == full.best_objective
+
     def strip(h):  # type: ignore[no-untyped-def]
         d = h.to_dict()
         d.pop("wall_s")
@@ -113,7 +121,9 @@ def test_mis_product_weights_only_grow() -> None:
 def test_tsp_position_equalities_are_free_and_exact_oracle_finds_tour() -> None:
     ld = load_instance("burma14", take=4)
     form = LagrangianForm(build_program(ld, encoding="position"))
-    res = solve_dual(form, ExactSampler(), method="augmented-lagrangian", maxiter=10, optimum=ld.known_optimum)
+    res = solve_dual(
+        form, ExactSampler(), method="augmented-lagrangian", maxiter=10, optimum=ld.known_optimum
+    )
     assert res.best_objective == pytest.approx(ld.known_optimum)
     assert res.gap == pytest.approx(0.0)
 

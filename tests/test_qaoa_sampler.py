@@ -61,7 +61,9 @@ def test_warm_start_is_used() -> None:
 
 def test_angle_helpers() -> None:
     ramp = linear_ramp(3)
-    assert ramp[:3].tolist() == sorted(ramp[:3].tolist()) and ramp[3:].tolist() == sorted(ramp[3:], reverse=True)
+    assert ramp[:3].tolist() == sorted(ramp[:3].tolist()) and ramp[3:].tolist() == sorted(
+        ramp[3:], reverse=True
+    )
     assert interpolate(ramp, 3).tolist() == ramp.tolist()
     assert interpolate(ramp, 5).shape == (10,)
 

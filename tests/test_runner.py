@@ -17,8 +17,17 @@ from qslack.store.db import Store
 
 
 def _cfg(**kw):  # type: ignore[no-untyped-def]
-    base = dict(instance="mknap1#1", method="subgradient", sampler="qaoa", p=1, shots=200, qaoa_maxiter=15,
-                iters=6, seed=5, reference_time_limit=5.0)
+    base = dict(
+        instance="mknap1#1",
+        method="subgradient",
+        sampler="qaoa",
+        p=1,
+        shots=200,
+        qaoa_maxiter=15,
+        iters=6,
+        seed=5,
+        reference_time_limit=5.0,
+    )
     base.update(kw)
     return runner.SolveConfig(**base)
 
@@ -50,11 +59,29 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
     """SIGKILL a `qslack solve` mid-run; `--resume` finishes with the uninterrupted run's numbers."""
     db = tmp_path / "kill.db"
     # steps of ~0.3 s each (p=3, 150 COBYLA evaluations on 10 qubits), so the kill lands mid-run
-    args = ["solve", "mknap1#2", "--method", "bundle", "--p", "3", "--shots", "200", "--qaoa-maxiter", "150",
-            "--iters", "12", "--seed", "3"]
+    args = [
+        "solve",
+        "mknap1#2",
+        "--method",
+        "bundle",
+        "--p",
+        "3",
+        "--shots",
+        "200",
+        "--qaoa-maxiter",
+        "150",
+        "--iters",
+        "12",
+        "--seed",
+        "3",
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "qslack", *args, "--db", str(db), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qslack", *args, "--db", str(db), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     deadline = time.time() + 120
     run_id = None
     while time.time() < deadline:
@@ -67,7 +94,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
                 if runs and len(s.steps(runs[0]["run_id"])) >= 2:
                     run_id = runs[0]["run_id"]
                     break
-        except Exception:  # noqa: BLE001 - the db may be mid-creation
+        except Exception:
             continue
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -75,15 +102,30 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
     with Store(db) as s:
         n_before = len(s.steps(run_id))
         assert n_before < 12, "the run finished before it was killed; the test proves nothing"
-    out = subprocess.run([sys.executable, "-m", "qslack", "solve", "--resume", run_id, "--db", str(db), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "qslack", "solve", "--resume", run_id, "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     resumed = json.loads(out.stdout)
     db2 = tmp_path / "full.db"
-    out2 = subprocess.run([sys.executable, "-m", "qslack", *args, "--db", str(db2), "--json"],
-                          capture_output=True, text=True, timeout=300)
+    out2 = subprocess.run(
+        [sys.executable, "-m", "qslack", *args, "--db", str(db2), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     full = json.loads(out2.stdout)
-    for key in ("best_objective", "best_objective_repaired", "dual_bound", "p_feasible", "lam", "n_iterations"):
+    for key in (
+        "best_objective",
+        "best_objective_repaired",
+        "dual_bound",
+        "p_feasible",
+        "lam",
+        "n_iterations",
+    ):
         assert resumed[key] == full[key], key
     with Store(db) as s:
         assert [st["step"] for st in s.steps(run_id)] == list(range(12))
@@ -101,14 +143,44 @@ def test_slack_penalty_that_does_not_fit_is_recorded(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sampler", ["exact", "random"])
 def test_cli_solve_json_fields(tmp_path: Path, sampler: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "qslack", "solve", "five_d", "--method", "augmented-lagrangian", "--sampler", sampler,
-         "--iters", "4", "--db", str(tmp_path / "d.db"), "--json", "--write-solution", str(tmp_path / "s.tour")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "qslack",
+            "solve",
+            "five_d",
+            "--method",
+            "augmented-lagrangian",
+            "--sampler",
+            sampler,
+            "--iters",
+            "4",
+            "--db",
+            str(tmp_path / "d.db"),
+            "--json",
+            "--write-solution",
+            str(tmp_path / "s.tour"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
-    for key in ("run_id", "best_objective", "best_objective_repaired", "feasible", "gap", "p_feasible",
-                "dual_bound", "dual_bound_certified", "n_iterations", "qubits_slack_free", "qubits_slack", "wall_s"):
+    for key in (
+        "run_id",
+        "best_objective",
+        "best_objective_repaired",
+        "feasible",
+        "gap",
+        "p_feasible",
+        "dual_bound",
+        "dual_bound_certified",
+        "n_iterations",
+        "qubits_slack_free",
+        "qubits_slack",
+        "wall_s",
+    ):
         assert key in res
     assert res["qubits_slack_free"] == 16
     if sampler == "exact":

@@ -56,9 +56,11 @@ class ExactSampler(Sampler):
         n_ground = 0
         for base, energies in self._chunks(qubo):
             e_min = float(energies.min())
-            if e_min < ground - 1e-9 * max(1.0, abs(ground)):
-                ground, n_ground = e_min, 0
-            tol = 1e-9 * max(1.0, abs(ground))
+            tol = 1e-9 * max(1.0, abs(e_min))
+            if not np.isfinite(ground) or e_min < ground - tol:
+                # a new ground energy: earlier chunks hold no ties of it, except within tol
+                n_ground = int(np.count_nonzero(best_e <= e_min + tol)) if best_e.size else 0
+                ground = e_min
             n_ground += int(np.count_nonzero(energies <= ground + tol))
             kk = min(k_keep, energies.size)
             part = np.argpartition(energies, kk - 1)[:kk]

@@ -10,7 +10,7 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 
-__all__ = ["linear_ramp", "split", "join", "interpolate", "as_theta"]
+__all__ = ["as_theta", "interpolate", "join", "linear_ramp", "split"]
 
 
 def linear_ramp(p: int, dt: float = 0.75) -> np.ndarray:

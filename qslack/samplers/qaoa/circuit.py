@@ -88,7 +88,7 @@ def qaoa_circuit(h, J, p: int, scale: float = 1.0, *, measure: bool = False):
     qc.h(range(n))
     lin = [(j, float(h[j]) / scale) for j in range(n) if h[j] != 0]
     ii, jj = np.nonzero(J)
-    quad = [(int(i), int(j), float(J[i, j]) / scale) for i, j in zip(ii, jj)]
+    quad = [(int(i), int(j), float(J[i, j]) / scale) for i, j in zip(ii, jj, strict=True)]
     for layer in range(p):
         g = gammas[layer]
         for j, hj in lin:

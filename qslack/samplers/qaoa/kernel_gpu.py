@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from qslack.exceptions import DependencyError, ResourceError, ValidationError
-from qslack.samplers.qaoa.kernel import _as_angles, _groups, _gib, _schedule
+from qslack.samplers.qaoa.kernel import _as_angles, _gib, _groups, _schedule
 
-__all__ = ["gpu_available", "GPUStatevectorSimulator"]
+__all__ = ["GPUStatevectorSimulator", "gpu_available"]
 
 _GPU_BLOCK_BITS = 11  # 2**11 amplitudes per CUDA block in shared memory
 _THREADS = 256
@@ -138,7 +138,7 @@ def gpu_available() -> bool:
         import cupy
 
         return int(cupy.cuda.runtime.getDeviceCount()) > 0
-    except Exception:  # noqa: BLE001 - any failure means "no usable GPU"
+    except Exception:
         return False
 
 

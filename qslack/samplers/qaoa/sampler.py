@@ -26,7 +26,9 @@ OPTIMIZERS = {"cobyla": "COBYLA", "nelder-mead": "Nelder-Mead", "l-bfgs-b": "L-B
 OBJECTIVES = ("expectation", "cvar")
 
 
-def sample_from_probabilities(probs: np.ndarray, shots: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample_from_probabilities(
+    probs: np.ndarray, shots: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``shots`` basis-state indices drawn from ``probs``: ``(unique indices, counts)``.
 
     Inverse-CDF on sorted uniforms: one pass over the ``2**n`` vector.
@@ -82,7 +84,11 @@ class QAOASampler(Sampler):
     (200, ['betas', 'gammas'])
     """
 
-    parameters: ClassVar[dict[str, str]] = {"init": "warm-start angles", "shots": "samples", "maxiter": "budget"}
+    parameters: ClassVar[dict[str, str]] = {
+        "init": "warm-start angles",
+        "shots": "samples",
+        "maxiter": "budget",
+    }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
 
     def __init__(
@@ -115,7 +121,12 @@ class QAOASampler(Sampler):
         if device not in ("CPU", "GPU"):
             raise OptionError(f"device must be CPU or GPU, not {device!r}")
         self.p, self.backend, self.optimizer = int(p), backend, optimizer.lower()
-        self.objective, self.alpha, self.shots, self.maxiter = objective, float(alpha), int(shots), int(maxiter)
+        self.objective, self.alpha, self.shots, self.maxiter = (
+            objective,
+            float(alpha),
+            int(shots),
+            int(maxiter),
+        )
         self.seed, self.dtype, self.device, self.aer_method = seed, dtype, device, aer_method
 
     def config(self) -> dict[str, Any]:

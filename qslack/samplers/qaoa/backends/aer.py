@@ -123,7 +123,7 @@ class AerStatevector:
                 f"gammas and betas must have length p={self.p}, got {g.shape} and {b.shape}"
             )
         values = np.concatenate([g, b])
-        return [{prm: [float(v)] for prm, v in zip(self._params, values)}]
+        return [{prm: [float(v)] for prm, v in zip(self._params, values, strict=True)}]
 
     def _check_result(self, result):
         if not result.success:
