@@ -68,7 +68,10 @@ def main() -> None:
         for r in rows:
             print(json.dumps(r))
         return
-    hdr = f"{'instance':10} {'n':>3} {'P(ground)':>10} {'uniform':>10} {'x':>8} {'approx':>7} {'P(feas)':>8} {'unif feas':>9} {'evals':>5} {'s':>6}"
+    hdr = (
+        f"{'instance':10} {'n':>3} {'P(ground)':>10} {'uniform':>10} {'x':>8} {'approx':>7} "
+        f"{'P(feas)':>8} {'unif feas':>9} {'evals':>5} {'s':>6}"
+    )
     print(hdr)
     for r in rows:
         print(
