@@ -293,7 +293,7 @@ def main(argv=None) -> int:
             lines.append(line)
         widths = [max(len(row[i]) for row in lines) for i in range(len(cols))]
         for i, line in enumerate(lines):
-            print("  ".join(c.rjust(w) for c, w in zip(line, widths)))
+            print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=False)))
             if i == 0:
                 print("  ".join("-" * w for w in widths))
         print(

@@ -18,7 +18,7 @@ def ref_state(diag, gammas, betas, scale=1.0):
     """prod_l exp(-i b_l sum X) exp(-i g_l diag / scale) |+>^n, qubit by qubit."""
     n = int(np.log2(diag.size))
     psi = np.full(diag.size, 2.0 ** (-n / 2), dtype=np.complex128)
-    for g, b in zip(gammas, betas):
+    for g, b in zip(gammas, betas, strict=False):
         psi = psi * np.exp(-1j * g * diag / scale)
         c, s = np.cos(b), np.sin(b)
         for j in range(n):

@@ -43,7 +43,7 @@ def _final(store: Store, run_id: str) -> dict:
 
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     with Store(tmp_path / "a.db") as store:
-        rid_full, res_full, _ = runner.solve(_cfg(), store)
+        rid_full, _res_full, _ = runner.solve(_cfg(), store)
         full = _final(store, rid_full)
     with Store(tmp_path / "b.db") as store:
         rid, res, _ = runner.solve(_cfg(), store, stop_after=2)
@@ -133,7 +133,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
 
 def test_slack_penalty_that_does_not_fit_is_recorded(tmp_path: Path) -> None:
     with Store(tmp_path / "c.db") as store:
-        rid, res, prep = runner.solve(_cfg(instance="mknap1#2", method="slack-penalty"), store)
+        rid, res, _prep = runner.solve(_cfg(instance="mknap1#2", method="slack-penalty"), store)
         assert res is None
         run = store.get_run(rid)
         assert run["status"] == "does-not-fit"

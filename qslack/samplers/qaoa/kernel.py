@@ -310,7 +310,7 @@ def _vec_setup(context, builder, signature, args, nscalar):
     fty = context.get_value_type(aty.dtype)
     scal = [
         context.cast(builder, v, t, aty.dtype)
-        for v, t in zip(args[-nscalar:], signature.args[-nscalar:])
+        for v, t in zip(args[-nscalar:], signature.args[-nscalar:], strict=False)
     ]
     return aty, ary, fty, scal
 
@@ -455,7 +455,7 @@ def _vquad(typingctx, arr, i0, d1, d2, c, s):
             return builder.fadd(u, t, flags=fl)
 
         res = (out(a0, a3, t12), out(a1, a2, t03), out(a2, a1, t03), out(a3, a0, t12))
-        for p, r in zip(ptrs, res):
+        for p, r in zip(ptrs, res, strict=False):
             builder.store(r, p, align=al)
         return context.get_dummy_value()
 
