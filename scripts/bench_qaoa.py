@@ -250,7 +250,9 @@ def main(argv=None) -> int:
                 row["aer_s"], e_aer = bench_aer(h, J, diag, scale, args.reps)
             row["qokit_s"], e_qokit = (None, None)
             if args.qokit_python:
-                row["qokit_s"], e_qokit = bench_qokit(args.qokit_python, diag_path, scale, args.reps)
+                row["qokit_s"], e_qokit = bench_qokit(
+                    args.qokit_python, diag_path, scale, args.reps
+                )
             if args.gpu:
                 row["gpu_s"], e_gpu = bench_gpu(diag, scale, args.reps)
             else:

@@ -75,6 +75,35 @@ def test_blocking_boundaries(n, block_bits):
     np.testing.assert_allclose(sim.run(diag, g, b, scale=0.9), ref, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("n", [16, 17])
+def test_parallel_path_default_blocks(n):
+    """n >= 16 runs the threaded passes; n = 17 > 15 uses a gathered second group."""
+    rng = np.random.default_rng(n)
+    diag, g, b = _case(rng, n, 2)
+    ref = ref_state(diag, g, b, scale=2.5)
+    pref = np.abs(ref) ** 2
+    for dtype, tol in ((np.complex128, 1e-10), (np.complex64, 1e-5)):
+        sim = StatevectorSimulator(n, dtype=dtype)
+        np.testing.assert_allclose(sim.run(diag, g, b, scale=2.5), ref, rtol=0, atol=tol)
+        e = sim.run_expectation(diag, g, b, scale=2.5)
+        assert e == pytest.approx(float(pref @ diag), abs=1e3 * tol)
+        assert sim.expectation(diag) == pytest.approx(e, abs=1e3 * tol)
+        np.testing.assert_allclose(sim.probabilities(), pref, rtol=0, atol=tol)
+    sim1 = StatevectorSimulator(n, threads=1)
+    np.testing.assert_allclose(sim1.run(diag, g, b, scale=2.5), ref, rtol=0, atol=1e-10)
+
+
+def test_run_expectation_small():
+    rng = np.random.default_rng(21)
+    for n, bb in ((1, 15), (4, 3), (9, 4), (12, 15)):
+        for p in (1, 2, 3):
+            diag, g, b = _case(rng, n, p)
+            pref = np.abs(ref_state(diag, g, b)) ** 2
+            sim = StatevectorSimulator(n, block_bits=bb)
+            assert sim.run_expectation(diag, g, b) == pytest.approx(float(pref @ diag), abs=1e-10)
+            np.testing.assert_allclose(sim.probabilities(), pref, rtol=0, atol=1e-12)
+
+
 def test_large_arguments_and_threads():
     """Big phases (range reduction) and an explicit thread count."""
     rng = np.random.default_rng(3)

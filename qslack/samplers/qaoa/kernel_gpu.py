@@ -181,9 +181,9 @@ class GPUStatevectorSimulator:
     -----
     ``diag`` may be a numpy or a CuPy array.  A numpy diagonal is copied to the
     device once and reused while the same array (same object, same buffer,
-    unchanged on a sample of 256 entries) comes back; call
-    :meth:`set_diagonal` to be explicit.  ``cvar`` sorts the diagonal on the
-    device once per diagonal (cached with it).
+    unchanged on a sample of 256 entries) comes back; :meth:`set_diagonal`
+    does the copy explicitly.  ``cvar`` sorts a cached diagonal on the device
+    once (a CuPy diagonal passed directly is sorted on every call).
 
     Examples
     --------
@@ -222,6 +222,7 @@ class GPUStatevectorSimulator:
         self._x = self._state.view(np.float64 if dt == np.complex128 else np.float32)
         self._diag_key = None
         self._diag = None
+        self._diag_cached = False
         self._order = None
         self._ready = False
 
@@ -232,25 +233,32 @@ class GPUStatevectorSimulator:
         return d[idx].tobytes()
 
     def set_diagonal(self, diag):
-        """Copy ``diag`` to the device (or adopt a CuPy array); returns the device array."""
+        """Copy a numpy ``diag`` to the device and keep it (with its sort order,
+        once ``cvar`` needs it) for the following calls with the same array.
+
+        Returns the device array.
+        """
         cp = _cupy()
         if isinstance(diag, cp.ndarray):
-            d = cp.ascontiguousarray(diag, dtype=cp.float64)
-            key = ("cupy", id(diag), diag.data.ptr)
-        else:
-            h = np.ascontiguousarray(diag, dtype=np.float64)
-            d = cp.asarray(h)
-            key = ("numpy", id(diag), h.ctypes.data, self._fingerprint(h))
-        if d.shape != (1 << self.n,):
+            diag = cp.asnumpy(diag)
+        h = np.ascontiguousarray(diag, dtype=np.float64)
+        if h.shape != (1 << self.n,):
             raise ValidationError(
-                f"diag must have shape ({1 << self.n},) for n={self.n}, got {d.shape}"
+                f"diag must have shape ({1 << self.n},) for n={self.n}, got {h.shape}"
             )
-        self._diag = d
-        self._diag_key = key
+        self._diag = cp.asarray(h)
+        self._diag_key = (id(diag), h.ctypes.data, self._fingerprint(h))
+        self._diag_cached = True
         self._order = None
-        return d
+        return self._diag
 
     def _device_diag(self, diag):
+        """The device diagonal for ``diag``; sets ``self._diag_cached``.
+
+        A CuPy float64 contiguous array is used as is (and never cached: it may
+        change in place).  A numpy array is copied once and reused while the
+        same array comes back unchanged (object, buffer, 256 sampled entries).
+        """
         cp = _cupy()
         if isinstance(diag, cp.ndarray):
             if diag.shape != (1 << self.n,):
@@ -258,21 +266,26 @@ class GPUStatevectorSimulator:
                     f"diag must have shape ({1 << self.n},) for n={self.n}, got {diag.shape}"
                 )
             if diag.dtype == cp.float64 and diag.flags.c_contiguous:
-                if self._diag is not diag:
-                    self._diag, self._diag_key, self._order = diag, ("cupy", id(diag)), None
+                self._diag_cached = False
                 return diag
-            return self.set_diagonal(diag)
+            d = cp.ascontiguousarray(diag, dtype=cp.float64)
+            self._diag_cached = False
+            return d
         h = np.asarray(diag)
-        if self._diag_key is not None and self._diag_key[0] == "numpy":
-            if (
-                self._diag_key[1] == id(diag)
-                and h.shape == (1 << self.n,)
-                and h.dtype == np.float64
-                and h.ctypes.data == self._diag_key[2]
-                and self._fingerprint(h) == self._diag_key[3]
-            ):
-                return self._diag
-        return self.set_diagonal(h)
+        key = self._diag_key
+        if (
+            key is not None
+            and key[0] == id(diag)
+            and h.shape == (1 << self.n,)
+            and h.dtype == np.float64
+            and h.ctypes.data == key[1]
+            and self._fingerprint(h) == key[2]
+        ):
+            self._diag_cached = True
+            return self._diag
+        d = self.set_diagonal(h)
+        self._diag_key = (id(diag), *self._diag_key[1:])
+        return d
 
     # -- API
     @property
@@ -381,10 +394,14 @@ class GPUStatevectorSimulator:
         if not 0.0 < alpha <= 1.0:
             raise ValidationError(f"alpha must be in (0, 1], got {alpha}")
         d = self._device_diag(diag)
-        if self._order is None:
-            self._order = cp.argsort(d)
-        e = d[self._order]
-        w = self.probabilities_device()[self._order]
+        if self._diag_cached:
+            if self._order is None:
+                self._order = cp.argsort(d)
+            order = self._order
+        else:
+            order = cp.argsort(d)
+        e = d[order]
+        w = self.probabilities_device()[order]
         cum = cp.cumsum(w)
         j = int(cp.searchsorted(cum, cp.asarray([alpha]))[0])
         j = min(j, e.size - 1)
