@@ -486,6 +486,67 @@ def runs(
     console.print(t)
 
 
+# --------------------------------------------------------------------------- sweep
+@app.command()
+@_handles_errors
+def sweep(
+    suite: Annotated[Path, typer.Argument(help="Suite TOML (instances x methods x seeds).")],
+    workers: Annotated[int, typer.Option("--workers", help="Runs in parallel (one process each).")] = 1,
+    db: DbOpt = Path("qslack.db"),
+    report_out: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report here when done.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a benchmark suite; a rerun skips runs already in the store, then writes the report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qslack.store.db import Store
+    from qslack.sweep import load_suite, plan, run_suite
+
+    s = load_suite(suite)
+    with Store(db) as store:
+        todo = plan(s, store)
+    missing = sum(1 for _, _, rid in todo if rid is None)
+    progress = Progress(
+        TextColumn("[bold]sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json,
+    )
+    with progress:
+        task = progress.add_task("sweep", total=missing)
+
+        def done(cfg, run_id, status, wall) -> None:  # type: ignore[no-untyped-def]
+            progress.update(task, advance=1)
+            if not as_json:
+                progress.console.print(
+                    f"{cfg.instance} {cfg.method}/{cfg.sampler} seed {cfg.seed}: {status} "
+                    f"({wall:.1f} s, run {run_id})",
+                    highlight=False,
+                )
+
+        out = run_suite(s, db, workers=workers, on_done=done)
+    if report_out is not None:
+        from qslack.report.html import write_report
+
+        with Store(db) as store:
+            html_path, md_path = write_report(store, report_out)
+        out["report"] = str(html_path)
+        out["report_md"] = str(md_path)
+    if as_json:
+        _print_json(out)
+    else:
+        console.print(
+            f"{out['suite']}: {out['runs']} runs, {out['reused']} reused from the store, "
+            f"{out['ran']} run now "
+            f"{out['statuses']} in {out['wall_s']:.0f} s"
+            + (f"; report {out['report']}" if report_out else "")
+        )
+
+
 # --------------------------------------------------------------------------- demo
 @app.command()
 @_handles_errors

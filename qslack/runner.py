@@ -60,6 +60,7 @@ class SolveConfig:
     time_limit: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
     reference_time_limit: float = 30.0
+    threads: int | None = None
 
     def sampler_config(self) -> dict[str, Any]:
         """The sampler's identity."""
@@ -83,7 +84,9 @@ def make_sampler(cfg: SolveConfig) -> Sampler:
     if cfg.sampler == "qaoa":
         from qslack.samplers.qaoa.sampler import QAOASampler
 
-        return QAOASampler(p=cfg.p, backend=cfg.backend, shots=cfg.shots, maxiter=cfg.qaoa_maxiter)
+        return QAOASampler(
+            p=cfg.p, backend=cfg.backend, shots=cfg.shots, maxiter=cfg.qaoa_maxiter, threads=cfg.threads
+        )
     if cfg.sampler == "exact":
         from qslack.samplers.exact import ExactSampler
 

@@ -136,3 +136,34 @@ def test_slack_penalty_baseline_samples_slack_qubo() -> None:
     X = ((np.arange(64)[:, None] >> np.arange(6)) & 1).astype(np.uint8)
     prog = form.program
     assert res.best_objective == pytest.approx(prog.native_objective(X[prog.is_feasible(X)]).max())
+
+
+def test_lazy_subtour_rows_past_nine_cities() -> None:
+    """TSP edge beyond 9 cities: a sample closing two subtours adds their row; state restores it."""
+    from qslack.model.qubo import QUBO
+    from qslack.problems.tsp import encode
+    from qslack.samplers.base import SampleSet
+
+    ld = load_instance("gen:tsp?n=10&seed=4")
+    prog = build_program(ld, encoding="edge")
+    assert prog.groups == ("degree",) and not prog.metadata["subtours_built"]
+    # two 5-cycles: degree-feasible, not a tour
+    x = np.zeros(prog.n_vars, dtype=np.uint8)
+    for cyc in ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9]):
+        for a, b in zip(cyc, cyc[1:] + cyc[:1], strict=True):
+            x[prog.var_names.index(f"e_{min(a, b)}_{max(a, b)}")] = 1
+    tour = encode(prog, list(range(10)))
+    solver = DualSolver(LagrangianForm(prog), method="cutting-plane", seed=0)
+    q = QUBO(np.zeros((prog.n_vars, prog.n_vars)), var_names=prog.var_names)
+    it = solver.tell(SampleSet.from_samples(np.vstack([x, tour]), q))
+    assert solver.program.con_names[-1] == "subtour_0_1_2_3_4"
+    assert solver.lam.shape == (11,) and solver.rho[-1] == 0.0
+    assert not solver.program.is_feasible(x)[0] and solver.program.is_feasible(tour)[0]
+    assert it.best_objective == pytest.approx(ld.instance.tour_length(list(range(10))))
+    state = json.loads(json.dumps(solver.state_dict()))
+    again = DualSolver(LagrangianForm(prog), method="cutting-plane", seed=0)
+    again.load_state(state)
+    assert again.program.con_names == solver.program.con_names
+    np.testing.assert_array_equal(again.lam, solver.lam)
+    ask = again.ask()
+    assert ask.qubo.n_vars == 45

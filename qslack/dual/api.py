@@ -150,6 +150,7 @@ class DualSolver:
         self.dual_estimate: float | None = None  # best H(x_hat) seen: an estimate unless exact
         self.cuts: list[tuple[float, list[float]]] = []
         self.history: list[DualIterate] = []
+        self.lazy_names: list[str] = []
         self.method = make_method(method, self, dict(options or {}))
         self._slack = None
         if method == "slack-penalty":
@@ -242,6 +243,8 @@ class DualSolver:
         if len(ss) == 0:
             raise ValidationError("tell() got an empty SampleSet")
         X = self._program_columns(ss)
+        if self._slack is None:
+            self._add_lazy_rows(X)
         prog = self.program
         obj = prog.objective(X)
         viol = prog.max_violation(X)
@@ -321,6 +324,29 @@ class DualSolver:
         self.step += 1
         return it
 
+    def _add_lazy_rows(self, X: np.ndarray) -> None:
+        """Rows the samples show missing (TSP subtours past 9 cities) join the program;
+        their multipliers start at 0 with rho 0 and the cut model restarts."""
+        from qslack.problems import lazy_rows
+
+        new = lazy_rows(self.program, X)
+        if new is None:
+            return
+        k = new.n_cons - self.program.n_cons
+        self.lazy_names.extend(new.con_names[-k:])
+        self._set_program(new)
+        self.lam = np.concatenate([self.lam, np.zeros(k)])
+        self.rho = np.concatenate([self.rho, np.zeros(k)])
+        self.cuts = []
+        self.method.extend(k)
+
+    def _set_program(self, program: Any) -> None:
+        old = self.form
+        self.program = program
+        self.form = LagrangianForm(
+            program, products=old.products, cache=old._cache_mode, max_cache_bytes=old._max_cache_bytes
+        )
+
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue: JSON-able."""
@@ -344,6 +370,7 @@ class DualSolver:
             "dual_estimate": self.dual_estimate,
             "cuts": self.cuts,
             "method_state": self.method.state(),
+            "lazy_rows": list(self.lazy_names),
             "history": [h.to_dict() for h in self.history],
         }
 
@@ -351,6 +378,14 @@ class DualSolver:
         """Restore :meth:`state_dict` output (same form, method and options)."""
         if state.get("method") != self.method_name:
             raise ValidationError(f"state is for method {state.get('method')!r}, not {self.method_name!r}")
+        lazy = [name for name in state.get("lazy_rows", []) if name not in self.program.con_names]
+        if lazy:
+            from qslack.problems.tsp import with_subtour_rows
+
+            sets = [tuple(int(v) for v in name.split("_")[1:]) for name in lazy]
+            self._set_program(with_subtour_rows(self.program, sets))
+            self.lazy_names.extend(lazy)
+            self.method.extend(len(lazy))
         self.seed = int(state["seed"])
         self.step = int(state["step"])
         self.lam = np.asarray(state["lam"], dtype=np.float64)

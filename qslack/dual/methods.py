@@ -93,6 +93,9 @@ class Method:
         self.t += 1
         return 0.0, "fixed"
 
+    def extend(self, k: int) -> None:
+        """``k`` constraint rows were added (lazy rows): grow per-row state."""
+
     def converged(self) -> bool:
         """Whether the method proved it can stop (exact oracle only)."""
         return self._converged
@@ -228,6 +231,11 @@ class CuttingPlane(Method):
         self.model_value = model
         return step, note
 
+    def extend(self, k: int) -> None:
+        lo, hi = multiplier_box(self.solver)
+        self.lo = np.concatenate([self.lo, lo[-k:]])
+        self.hi = np.concatenate([self.hi, hi[-k:]])
+
     def state(self) -> dict[str, Any]:
         return {"t": self.t, "lo": self.lo.tolist(), "hi": self.hi.tolist(), "widened": self.widened}
 
@@ -324,6 +332,13 @@ class Bundle(Method):
         step = float(np.linalg.norm(lam_new - s.lam))
         s.lam = self._project(lam_new)
         return step, f"{note}, mu={self.mu:.3g}"
+
+    def extend(self, k: int) -> None:
+        lo, hi = multiplier_box(self.solver)
+        self.lo = np.concatenate([self.lo, lo[-k:]])
+        self.hi = np.concatenate([self.hi, hi[-k:]])
+        # the cut model restarted: the next step starts a new proximal centre
+        self.center, self.f_center, self.predicted = None, None, None
 
     def state(self) -> dict[str, Any]:
         return {

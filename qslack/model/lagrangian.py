@@ -96,6 +96,7 @@ class LagrangianForm:
         max_cache_bytes: int | None = None,
     ) -> None:
         self.program = program
+        self.products = products
         pairs = _set_packing_pairs(program)
         is_pair = pairs[:, 0] >= 0
         if products == "auto":

@@ -46,3 +46,20 @@ def repair(program: BinaryProgram, X: np.ndarray) -> np.ndarray:
     if mod is None:
         return X.copy()
     return np.array([mod.repair(program, x) for x in X], dtype=np.uint8).reshape(X.shape)
+
+
+def lazy_rows(program: BinaryProgram, X: np.ndarray) -> BinaryProgram | None:
+    """The program with the constraint rows that ``X`` shows missing, or None.
+
+    TSP edge encoding beyond :data:`~qslack.problems.tsp.MAX_SUBTOUR_CITIES`
+    cities builds no subtour rows; a sample that meets every degree row but
+    closes a subtour adds that subtour's row here.
+    """
+    meta = program.metadata
+    if meta.get("problem") != "tsp" or meta.get("encoding") != "edge" or meta.get("subtours_built", True):
+        return None
+    from qslack.problems.tsp import find_subtours, with_subtour_rows
+
+    sets = find_subtours(program, X)
+    new = with_subtour_rows(program, sets) if sets else program
+    return None if new is program else new

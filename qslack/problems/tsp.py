@@ -362,3 +362,79 @@ def repair(program: BinaryProgram, x: np.ndarray) -> np.ndarray:
     kept.append((min(ends), max(ends)))
     want = set(kept)
     return np.array([1 if pr in want else 0 for pr in pairs], dtype=np.uint8)
+
+
+# -------------------------------------------------------------- lazy subtours
+def find_subtours(program: BinaryProgram, X: np.ndarray) -> list[tuple[int, ...]]:
+    """City sets of the subtours in the degree-feasible rows of ``X`` (edge encoding).
+
+    Each set ``S`` is reported as the side with ``3 <= |S| <= n/2`` (the one
+    holding city 0 when ``|S| = n/2``), as :func:`subtour_sets` enumerates them.
+    """
+    enc, pairs = _parse(program)
+    if enc != "edge":
+        return []
+    n = int(program.metadata["n_cities"])
+    X = np.atleast_2d(np.asarray(X))
+    found: set[tuple[int, ...]] = set()
+    for x in X:
+        adj: dict[int, list[int]] = {v: [] for v in range(n)}
+        for (i, j), val in zip(pairs, x, strict=True):
+            if val:
+                adj[i].append(j)
+                adj[j].append(i)
+        if any(len(a) != 2 for a in adj.values()):
+            continue
+        seen: set[int] = set()
+        for start in range(n):
+            if start in seen:
+                continue
+            comp, stack = [], [start]
+            while stack:
+                v = stack.pop()
+                if v in seen:
+                    continue
+                seen.add(v)
+                comp.append(v)
+                stack.extend(adj[v])
+            if len(comp) == n:
+                break
+            S = sorted(comp)
+            if len(S) > n // 2 or (2 * len(S) == n and 0 not in S):
+                S = sorted(set(range(n)) - set(S))
+            if len(S) >= 3:
+                found.add(tuple(S))
+    return sorted(found)
+
+
+def with_subtour_rows(program: BinaryProgram, sets: list[tuple[int, ...]]) -> BinaryProgram:
+    """``program`` plus the subtour rows of ``sets`` (rows already present are skipped)."""
+    _, pairs = _parse(program)
+    have = set(program.con_names)
+    rows, names, rhs = [], [], []
+    for S in sets:
+        name = "subtour_" + "_".join(map(str, S))
+        if name in have:
+            continue
+        inside = set(S)
+        rows.append([1.0 if (i in inside and j in inside) else 0.0 for i, j in pairs])
+        names.append(name)
+        rhs.append(len(S) - 1.0)
+        have.add(name)
+    if not rows:
+        return program
+    meta = dict(program.metadata)
+    meta["lazy_subtour_rows"] = int(meta.get("lazy_subtour_rows", 0)) + len(rows)
+    return BinaryProgram(
+        Q=program.Q,
+        c=program.c,
+        const=program.const,
+        A=np.vstack([program.A, np.array(rows)]),
+        b=np.concatenate([program.b, rhs]),
+        sense=(*program.sense, *("<=",) * len(rows)),
+        var_names=program.var_names,
+        con_names=(*program.con_names, *names),
+        con_groups=(*program.con_groups, *("subtour",) * len(rows)),
+        name=program.name,
+        metadata=meta,
+    )

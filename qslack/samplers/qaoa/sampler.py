@@ -75,6 +75,9 @@ class QAOASampler(Sampler):
         ``statevector``: GPU runs our kernel on CuPy; ``aer``: Aer's GPU device.
     aer_method : {"statevector", "matrix_product_state"}
         Aer simulation method.
+    threads : int, optional
+        CPU kernel threads (default numba's setting); 1 is best when several
+        solves share the cores.
 
     Examples
     --------
@@ -105,6 +108,7 @@ class QAOASampler(Sampler):
         dtype: str = "complex128",
         device: str = "CPU",
         aer_method: str = "statevector",
+        threads: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown QAOA backend {backend!r}; choose from {BACKENDS}")
@@ -128,6 +132,7 @@ class QAOASampler(Sampler):
             int(maxiter),
         )
         self.seed, self.dtype, self.device, self.aer_method = seed, dtype, device, aer_method
+        self.threads = threads
 
     def config(self) -> dict[str, Any]:
         """The sampler's configuration (what identifies it in the store)."""
@@ -155,7 +160,7 @@ class QAOASampler(Sampler):
             else:
                 from qslack.samplers.qaoa.kernel import StatevectorSimulator as Sim
             dtype = np.complex64 if self.dtype == "complex64" else np.complex128
-            sim = Sim(n, dtype=dtype)
+            sim = Sim(n, dtype=dtype) if self.device == "GPU" else Sim(n, dtype=dtype, threads=self.threads)
             diag = qubo.diagonal()
             return sim, diag
         from qslack.samplers.qaoa.backends.aer import AerStatevector
@@ -197,8 +202,11 @@ class QAOASampler(Sampler):
         def value(theta: np.ndarray) -> float:
             g, b = split(theta)
             if self.backend == "statevector":
-                sim.run(diag, g, b, scale=scale)
-                v = sim.expectation(diag) if self.objective == "expectation" else sim.cvar(diag, self.alpha)
+                if self.objective == "expectation" and hasattr(sim, "run_expectation"):
+                    v = sim.run_expectation(diag, g, b, scale=scale)  # energy summed in the last pass
+                else:
+                    sim.run(diag, g, b, scale=scale)
+                    v = sim.expectation(diag) if self.objective == "expectation" else sim.cvar(diag, self.alpha)
             else:
                 probs = sim.probabilities(g, b)
                 v = float(probs @ diag) if self.objective == "expectation" else _cvar(diag, probs, self.alpha)

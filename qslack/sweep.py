@@ -1,0 +1,177 @@
+"""Benchmark suites: instances x methods x seeds, each run in its own process, resumable.
+
+A suite is a TOML file::
+
+    name = "quantum-small"
+    seeds = [0, 1, 2]
+    methods = ["subgradient", "cutting-plane", "bundle", "augmented-lagrangian",
+               "fixed-penalty", "slack-penalty"]
+    baselines = [{ method = "fixed-penalty", sampler = "random" }]
+
+    [budget]                # every SolveConfig field except instance/method/seed
+    sampler = "qaoa"
+    p = 2
+    qaoa_maxiter = 60
+    iters = 15
+    shots = 1000
+
+    [[instance]]
+    spec = "burma14"
+    take = 6
+    encoding = "edge"
+
+A run's identity is :func:`qslack.runner.run_key` (program hash, method,
+canonical options, sampler configuration, seed): a rerun skips every run whose
+identity already has a finished (or does-not-fit) run in the store — including
+runs made by hand with ``qslack solve``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import time
+import tomllib
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qslack.exceptions import ParseError
+from qslack.runner import SolveConfig, run_key
+
+__all__ = ["Suite", "load_suite", "plan", "run_suite"]
+
+_TOP = {"name", "seeds", "methods", "baselines", "budget", "instance", "description"}
+_INSTANCE_KEYS = {"spec", "take", "encoding", "fmt", "problem", "label"}
+_CONFIG_FIELDS = {f.name for f in dataclasses.fields(SolveConfig)}
+DONE = ("finished", "does-not-fit")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed suite file."""
+
+    name: str
+    path: str
+    configs: tuple[SolveConfig, ...]
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse and validate a suite TOML (unknown keys are errors naming the file and key).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "s.toml"
+    >>> _ = f.write_text('seeds=[0,1]\\nmethods=["bundle"]\\n[budget]\\nsampler="exact"\\n'
+    ...                  '[[instance]]\\nspec="mknap1#1"\\n')
+    >>> len(load_suite(f).configs)
+    2
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ParseError("suite file not found", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParseError(f"invalid TOML ({exc})", path=path) from None
+    unknown = set(data) - _TOP
+    if unknown:
+        raise ParseError(f"unknown key(s) {sorted(unknown)}; accepted: {sorted(_TOP)}", path=path)
+    budget = dict(data.get("budget", {}))
+    bad = set(budget) - (_CONFIG_FIELDS - {"instance", "method", "seed"})
+    if bad:
+        raise ParseError(f"[budget] has unknown key(s) {sorted(bad)}", path=path)
+    seeds = data.get("seeds", [0])
+    methods = data.get("methods", [])
+    baselines = data.get("baselines", [])
+    instances = data.get("instance", [])
+    if not instances:
+        raise ParseError("no [[instance]] entries", path=path)
+    rows: list[dict[str, Any]] = [{"method": m} for m in methods] + [dict(b) for b in baselines]
+    for r in rows:
+        extra = set(r) - _CONFIG_FIELDS
+        if extra:
+            raise ParseError(f"baseline entry has unknown key(s) {sorted(extra)}", path=path)
+    configs = []
+    for k, inst in enumerate(instances, start=1):
+        extra = set(inst) - _INSTANCE_KEYS
+        if extra or "spec" not in inst:
+            raise ParseError(f"[[instance]] #{k}: needs 'spec'; unknown key(s) {sorted(extra)}", path=path)
+        for row in rows:
+            for seed in seeds:
+                kw = {**budget, **{key: v for key, v in inst.items() if key not in ("spec", "label")}, **row}
+                configs.append(SolveConfig(instance=inst["spec"], seed=int(seed), **kw))
+    return Suite(str(data.get("name", path.stem)), str(path), tuple(configs))
+
+
+def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:
+    """``(config, run_key, existing run id or None)`` for every run of the suite."""
+    from qslack.problems.catalog import build_program, load_instance
+
+    out = []
+    cache: dict[tuple[Any, ...], str] = {}
+    for cfg in suite.configs:
+        key = (cfg.instance, cfg.take, cfg.encoding, cfg.fmt, cfg.problem)
+        if key not in cache:
+            loaded = load_instance(cfg.instance, fmt=cfg.fmt, problem=cfg.problem, take=cfg.take)
+            cache[key] = build_program(loaded, encoding=cfg.encoding).fingerprint()
+        rk = run_key(cache[key], cfg)
+        done = [r for r in store.find_runs(rk) if r["status"] in DONE]
+        out.append((cfg, rk, done[0]["run_id"] if done else None))
+    return out
+
+
+def _run_one(cfg_dict: dict[str, Any], db: str) -> tuple[str, str, float]:
+    """Worker: one run in its own process."""
+    from qslack import runner
+    from qslack.store.db import Store
+
+    t0 = time.perf_counter()
+    cfg = SolveConfig(**cfg_dict)
+    with Store(db) as store:
+        run_id, result, _ = runner.solve(cfg, store)
+    status = "does-not-fit" if result is None else result.status
+    return run_id, status, time.perf_counter() - t0
+
+
+def run_suite(
+    suite: Suite,
+    db: str | Path,
+    *,
+    workers: int = 1,
+    on_done: Callable[[SolveConfig, str, str, float], None] | None = None,
+) -> dict[str, Any]:
+    """Run every missing run of ``suite`` (each in a fresh process); return counts and wall time.
+
+    With several workers each run's kernel uses one thread.
+    """
+    from qslack.store.db import Store
+
+    t0 = time.perf_counter()
+    with Store(db) as store:
+        todo = plan(suite, store)
+    missing = [(cfg, rk) for cfg, rk, rid in todo if rid is None]
+    reused = len(todo) - len(missing)
+    ctx = mp.get_context("spawn")
+    statuses: dict[str, int] = {}
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, max_tasks_per_child=1) as pool:
+        futs = {}
+        for cfg, _ in missing:
+            cfg_run = dataclasses.replace(cfg, threads=1 if workers > 1 else cfg.threads)
+            futs[pool.submit(_run_one, dataclasses.asdict(cfg_run), str(db))] = cfg
+        for fut in as_completed(futs):
+            run_id, status, wall = fut.result()
+            statuses[status] = statuses.get(status, 0) + 1
+            if on_done is not None:
+                on_done(futs[fut], run_id, status, wall)
+    return {
+        "suite": suite.name,
+        "runs": len(todo),
+        "reused": reused,
+        "ran": len(missing),
+        "statuses": statuses,
+        "wall_s": time.perf_counter() - t0,
+    }
