@@ -206,7 +206,10 @@ class QAOASampler(Sampler):
                     v = sim.run_expectation(diag, g, b, scale=scale)  # energy summed in the last pass
                 else:
                     sim.run(diag, g, b, scale=scale)
-                    v = sim.expectation(diag) if self.objective == "expectation" else sim.cvar(diag, self.alpha)
+                    if self.objective == "expectation":
+                        v = sim.expectation(diag)
+                    else:
+                        v = sim.cvar(diag, self.alpha)
             else:
                 probs = sim.probabilities(g, b)
                 v = float(probs @ diag) if self.objective == "expectation" else _cvar(diag, probs, self.alpha)
