@@ -321,6 +321,13 @@ def _print_summary(run_id: str, summary: dict[str, Any], prep: Any) -> None:
     )
     t.add_row("steps", str(summary["n_iterations"]))
     t.add_row("status", f"{summary['status']}: {summary['message']}")
+    if summary.get("profile"):
+        t.add_row("hardware profile", str(summary["profile"]))
+    isa = summary.get("isa")
+    if isa:
+        t.add_row(
+            "ISA circuit: depth / two-qubit gates", f"{isa.get('depth')} / {isa.get('two_qubit_gates')}"
+        )
     t.add_row("wall time", f"{summary['wall_s']:.1f} s")
     console.print(t)
 
@@ -356,6 +363,10 @@ def solve(
     ] = None,
     db: DbOpt = Path("qslack.db"),
     resume: Annotated[str | None, typer.Option("--resume", help="Continue the run RUN_ID.")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Hardware profile (qslack profiles): Aer, fake or IBM backend."),
+    ] = None,
     write_solution: Annotated[
         Path | None, typer.Option("--write-solution", help="TSPLIB .tour or plain .sol.")
     ] = None,
@@ -403,6 +414,7 @@ def solve(
                 seed=seed,
                 time_limit=time_limit,
                 options=opts,
+                profile=profile,
             )
             progress, table, cb = _progress_callback(iters, as_json)
             with progress:
@@ -547,6 +559,179 @@ def sweep(
         )
 
 
+# --------------------------------------------------------------------------- hardware
+@app.command()
+@_handles_errors
+def profiles(as_json: JsonOpt = False) -> None:
+    """Hardware profiles: local simulators, fake (noisy local) and real IBM backends."""
+    from qslack.hardware.profiles import list_profiles
+
+    rows = list_profiles()
+    if as_json:
+        _print_json([p.to_dict() for p in rows])
+        return
+    t = Table(title="hardware profiles")
+    for col in (
+        "profile",
+        "kind",
+        "backend",
+        "shots",
+        "opt. level",
+        "mode",
+        "error suppression",
+        "max qubits",
+    ):
+        t.add_column(col)
+    for p in rows:
+        sup = ", ".join(
+            x
+            for x in (
+                p.dynamical_decoupling and f"DD {p.dynamical_decoupling}",
+                p.gate_twirling and "gate twirling",
+                p.measure_twirling and "measure twirling",
+            )
+            if x
+        )
+        t.add_row(
+            p.name,
+            p.kind,
+            p.backend,
+            str(p.shots),
+            str(p.optimization_level),
+            p.mode,
+            sup or "-",
+            str(p.max_qubits),
+        )
+    console.print(t)
+
+
+@app.command()
+@_handles_errors
+def submit(
+    instance: InstanceArg,
+    profile: Annotated[str, typer.Option("--profile", help="An ibm-* (or fake-*) profile.")],
+    method: Annotated[str, typer.Option("--method")] = "subgradient",
+    take: TakeOpt = None,
+    encoding: EncodingOpt = "position",
+    p: Annotated[int, typer.Option("--p")] = 2,
+    qaoa_maxiter: Annotated[int, typer.Option("--qaoa-maxiter")] = 60,
+    iters: Annotated[int, typer.Option("--iters")] = 15,
+    rho: Annotated[float, typer.Option("--rho")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOpt = Path("qslack.db"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a hardware run: submit its first step, store the job id and state, and return."""
+    from qslack import runner
+    from qslack.hardware.jobs import submit_run
+    from qslack.store.db import Store
+
+    cfg = runner.SolveConfig(
+        instance=instance,
+        method=method,
+        take=take,
+        encoding=encoding,
+        p=p,
+        qaoa_maxiter=qaoa_maxiter,
+        iters=iters,
+        rho=rho,
+        seed=seed,
+        profile=profile,
+    )
+    with Store(db) as store:
+        run_id, job_id = submit_run(cfg, store)
+    if as_json:
+        _print_json({"run_id": run_id, "job_id": job_id})
+    else:
+        console.print(f"run {run_id}: step 0 submitted as job {job_id}")
+        console.print(f"continue with  qslack jobs fetch {run_id} --db {db}  (add --wait to follow it)")
+
+
+jobs_app = typer.Typer(
+    help="Hardware jobs: list, status, fetch (collect and continue), cancel.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+@_handles_errors
+def jobs_list(
+    run: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
+    db: DbOpt = Path("qslack.db"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Jobs in the store."""
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        rows = store.jobs(run)
+    if as_json:
+        _print_json([{k: v for k, v in j.items() if k != "result"} for j in rows])
+        return
+    t = Table(title=f"jobs in {db}")
+    for col in ("job", "run", "step", "backend", "status", "updated"):
+        t.add_column(col)
+    for j in rows:
+        reason = (j.get("info") or {}).get("reason")
+        status = j["status"] + (f" ({reason})" if reason else "")
+        t.add_row(j["job_id"], j["run_id"], str(j["step"]), j["backend"], status, j.get("updated_at", ""))
+    console.print(t)
+
+
+@jobs_app.command("status")
+@_handles_errors
+def jobs_status(job_id: str, db: DbOpt = Path("qslack.db")) -> None:
+    """The stored status of a job."""
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        rows = [j for j in store.jobs() if j["job_id"] == job_id]
+    if not rows:
+        raise QslackError(f"no job {job_id!r} in {db}; see `qslack jobs list`")
+    j = rows[0]
+    console.print(f"job {job_id}: {j['status']} (run {j['run_id']}, step {j['step']}, {j['backend']})")
+
+
+@jobs_app.command("fetch")
+@_handles_errors
+def jobs_fetch(
+    run_id: Annotated[str, typer.Argument(help="The run whose job in flight to collect.")],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Keep collecting and submitting until the run ends.")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls with --wait.")] = 30.0,
+    db: DbOpt = Path("qslack.db"),
+) -> None:
+    """Collect a run's finished job, tell the solver, submit the next step."""
+    from qslack.hardware.jobs import advance, run_until_done
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        if not wait:
+            out = advance(store, run_id)
+            console.print(f"run {out.run_id} step {out.step}: {out.action} {out.job_id or ''} {out.detail}")
+            return
+
+        def show(o) -> None:  # type: ignore[no-untyped-def]
+            err_console.print(f"step {o.step}: {o.action} {o.job_id or ''} {o.detail}", highlight=False)
+
+        out = run_until_done(store, run_id, poll_interval=poll, on_outcome=show)
+        run = store.get_run(out.run_id)
+    console.print(f"run {out.run_id}: {run['status']}")
+
+
+@jobs_app.command("cancel")
+@_handles_errors
+def jobs_cancel(job_id: str, db: DbOpt = Path("qslack.db")) -> None:
+    """Cancel a job at the service and record it (`jobs fetch` then resubmits its step)."""
+    from qslack.hardware.jobs import cancel_job
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        cancel_job(store, job_id)
+    console.print(f"job {job_id}: cancelled")
+
+
 # --------------------------------------------------------------------------- demo
 @app.command()
 @_handles_errors
@@ -572,6 +757,7 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
         option=None,
         db=db,
         resume=None,
+        profile=None,
         write_solution=None,
         as_json=False,
     )

@@ -61,9 +61,18 @@ class SolveConfig:
     options: dict[str, Any] = field(default_factory=dict)
     reference_time_limit: float = 30.0
     threads: int | None = None
+    profile: str | None = None
 
     def sampler_config(self) -> dict[str, Any]:
         """The sampler's identity."""
+        if self.profile is not None:
+            return {
+                "sampler": "qaoa",
+                "profile": self.profile,
+                "p": self.p,
+                "shots": self.shots,
+                "maxiter": self.qaoa_maxiter,
+            }
         if self.sampler == "qaoa":
             return {
                 "sampler": "qaoa",
@@ -79,8 +88,29 @@ class SolveConfig:
         return {"sampler": self.sampler}
 
 
-def make_sampler(cfg: SolveConfig) -> Sampler:
-    """The sampler a configuration names."""
+def make_sampler(cfg: SolveConfig, *, service: Any = None) -> Sampler:
+    """The sampler a configuration names (a hardware profile, when given, decides the backend).
+
+    ``service`` replaces IBM's service (tests pass a fake one).
+    """
+    if cfg.profile is not None:
+        from qslack.hardware.profiles import load_profile
+
+        prof = load_profile(cfg.profile)
+        if prof.kind.startswith("aer"):
+            from qslack.samplers.qaoa.sampler import QAOASampler
+
+            return QAOASampler(
+                p=cfg.p,
+                backend="aer",
+                shots=prof.shots,
+                maxiter=cfg.qaoa_maxiter,
+                aer_method="matrix_product_state" if prof.kind == "aer-mps" else "statevector",
+                device="GPU" if prof.kind == "aer-gpu" else "CPU",
+            )
+        from qslack.samplers.qaoa.backends.ibm import IBMSampler
+
+        return IBMSampler(prof, service=service, p=cfg.p, maxiter=cfg.qaoa_maxiter)
     if cfg.sampler == "qaoa":
         from qslack.samplers.qaoa.sampler import QAOASampler
 
@@ -178,11 +208,12 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
     )
 
 
-def _new_solver(prep: Prepared, sampler: Sampler) -> DualSolver:
+def new_solver(prep: Prepared, sampler: Sampler) -> DualSolver:
+    """A fresh dual solver for a prepared run."""
     from qslack.dual.api import default_multipliers
 
     cfg = prep.cfg
-    _, rho0 = default_multipliers(prep.form, rho=cfg.rho)
+    _, rho0 = default_multipliers(prep.form, rho=prep.cfg.rho)
     return DualSolver(
         prep.form,
         method=cfg.method,
@@ -237,7 +268,21 @@ def _loop(
                 break
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
-    result = solver.result(status, message, time.perf_counter() - t_start, calls)
+    return finish(store, run_id, prep, solver, status, message, time.perf_counter() - t_start, calls)
+
+
+def finish(
+    store: Any,
+    run_id: str,
+    prep: Prepared,
+    solver: DualSolver,
+    status: str,
+    message: str,
+    wall_s: float,
+    calls: int,
+) -> DualResult:
+    """Store the best solutions and the run's summary; return the result."""
+    result = solver.result(status, message, wall_s, calls)
     summary = result_summary(result, prep)
     if result.best_x is not None:
         store.add_solution(run_id, "raw", result.best_x.tolist(), result.best_objective, True, solver.step)
@@ -250,7 +295,7 @@ def _loop(
             True,
             solver.step,
         )
-    store.finish_run(run_id, "finished" if status == "finished" else status, summary)
+    store.finish_run(run_id, status, summary)
     return result
 
 
@@ -277,24 +322,49 @@ def result_summary(result: DualResult, prep: Prepared) -> dict[str, Any]:
         "reference": prep.reference,
         "wall_s": result.wall_s,
         "lam": result.lam.tolist(),
+        "profile": prep.cfg.profile,
+        "isa": result.history[-1].sampler_info.get("isa") if result.history else None,
     }
 
 
 def solve(
-    cfg: SolveConfig, store: Any, *, callback: Callback | None = None, stop_after: int | None = None
+    cfg: SolveConfig,
+    store: Any,
+    *,
+    callback: Callback | None = None,
+    stop_after: int | None = None,
+    service: Any = None,
 ) -> tuple[str, DualResult | None, Prepared]:
     """Start a stored solve; returns ``(run_id, result, prepared)``.
 
     A slack-penalty run whose QUBO does not fit the simulator is recorded as
     ``does-not-fit`` with its qubit count, and returns ``result=None``.
     """
-    from qslack.store.provenance import provenance
-
     t0 = time.perf_counter()
     prep = prepare(cfg)
-    sampler = make_sampler(cfg)
+    sampler = make_sampler(cfg, service=service)
+    extra = {"profile": sampler.profile.to_dict()} if hasattr(sampler, "profile") else None
+    run_id = create_run(store, prep, extra_provenance=extra)
+    if cfg.method == "slack-penalty" and not prep.slack_fits and cfg.sampler in ("qaoa", "exact"):
+        msg = f"does not fit: {prep.qubits_slack} qubits (limit {MAX_SIM_QUBITS})"
+        store.finish_run(
+            run_id,
+            "does-not-fit",
+            {"message": msg, "qubits_slack": prep.qubits_slack, "qubits_slack_free": prep.program.n_vars},
+        )
+        return run_id, None, prep
+    solver = new_solver(prep, sampler)
+    store.save_state(run_id, solver.state_dict())
+    return run_id, _loop(store, run_id, prep, solver, sampler, callback, t0, stop_after), prep
+
+
+def create_run(store: Any, prep: Prepared, *, extra_provenance: dict[str, Any] | None = None) -> str:
+    """Record a new run (configuration, reference, provenance) and return its id."""
+    from qslack.store.provenance import provenance
+
+    cfg = prep.cfg
     n_qubits = prep.qubits_slack if cfg.method == "slack-penalty" else prep.program.n_vars
-    run_id = store.create_run(
+    return store.create_run(
         run_key=run_key(prep.program.fingerprint(), cfg),
         instance=prep.loaded.describe(),
         program_hash=prep.program.fingerprint(),
@@ -306,22 +376,13 @@ def solve(
         sampler=cfg.sampler_config(),
         options={"config": asdict(cfg)},
         seed=cfg.seed,
-        provenance=provenance(),
+        provenance=provenance(extra_provenance),
     )
-    if cfg.method == "slack-penalty" and not prep.slack_fits and cfg.sampler in ("qaoa", "exact"):
-        msg = f"does not fit: {prep.qubits_slack} qubits (limit {MAX_SIM_QUBITS})"
-        store.finish_run(
-            run_id,
-            "does-not-fit",
-            {"message": msg, "qubits_slack": prep.qubits_slack, "qubits_slack_free": prep.program.n_vars},
-        )
-        return run_id, None, prep
-    solver = _new_solver(prep, sampler)
-    store.save_state(run_id, solver.state_dict())
-    return run_id, _loop(store, run_id, prep, solver, sampler, callback, t0, stop_after), prep
 
 
-def resume(run_id: str, store: Any, *, callback: Callback | None = None) -> tuple[str, DualResult, Prepared]:
+def resume(
+    run_id: str, store: Any, *, callback: Callback | None = None, service: Any = None
+) -> tuple[str, DualResult, Prepared]:
     """Continue an interrupted run from its last committed step."""
     run = store.get_run(run_id)
     run_id = run["run_id"]
@@ -333,8 +394,8 @@ def resume(run_id: str, store: Any, *, callback: Callback | None = None) -> tupl
         raise QslackError(f"run {run_id} already finished; nothing to resume")
     t0 = time.perf_counter()
     prep = prepare(cfg, reference=run.get("reference"))
-    sampler = make_sampler(cfg)
-    solver = _new_solver(prep, sampler)
+    sampler = make_sampler(cfg, service=service)
+    solver = new_solver(prep, sampler)
     solver.load_state(state)
     store.set_status(run_id, "running", "resumed")
     return run_id, _loop(store, run_id, prep, solver, sampler, callback, t0), prep

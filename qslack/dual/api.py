@@ -318,7 +318,11 @@ class DualSolver:
             wall_s=float(wall_s if wall_s is not None else ss.info.get("timings", {}).get("total_s", 0.0)),
             note=note,
             angles=ss.info.get("angles"),
-            sampler_info={k: ss.info[k] for k in ("backend", "seed", "shots", "scale") if k in ss.info},
+            sampler_info={
+                k: ss.info[k]
+                for k in ("backend", "seed", "shots", "scale", "isa", "job_id", "profile")
+                if k in ss.info
+            },
         )
         self.history.append(it)
         self.step += 1

@@ -249,7 +249,15 @@ class Bundle(Method):
     """Proximal bundle: serious/null steps, ``mu`` adapted; the QP solved by HiGHS (highspy)."""
 
     name = "bundle"
-    defaults = {"mu": None, "m": 0.1, "mu_min": 1e-8, "mu_max": 1e8, "tol": 1e-7, "max_cuts": 200}  # noqa: RUF012
+    defaults = {  # noqa: RUF012
+        "mu": None,
+        "m": 0.1,
+        "mu_min": 1e-8,
+        "mu_max": 1e8,
+        "tol": 1e-7,
+        "max_cuts": 200,
+        "qp_iteration_limit": 5000,
+    }
 
     def __init__(self, solver: Any, options: dict[str, Any]) -> None:
         super().__init__(solver, options)
@@ -258,6 +266,7 @@ class Bundle(Method):
         self.f_center: float | None = None
         self.predicted: float | None = None
         self.mu = self.opt["mu"]
+        self.qp_fallbacks = 0
 
     def _qp(self) -> tuple[np.ndarray, float]:
         import highspy
@@ -297,10 +306,16 @@ class Bundle(Method):
         hess.index_ = np.arange(m, dtype=np.int32)
         hess.value_ = np.full(m, float(self.mu))
         model.hessian_ = hess
+        h.setOptionValue("qp_iteration_limit", int(self.opt["qp_iteration_limit"]))
         h.passModel(model)
         h.run()
-        sol = np.asarray(h.getSolution().col_value)
-        lam = sol[:m]
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            lam = np.asarray(h.getSolution().col_value)[:m]
+        else:
+            # HiGHS's active-set QP stalled (badly scaled bundle): take the proximal
+            # step of the newest cut alone, lam = center + g / mu, inside the box.
+            self.qp_fallbacks += 1
+            lam = np.clip(self.center + G[-1] / self.mu, self.lo, self.hi)
         model_val = float(np.min(a + G @ lam)) if k else 0.0
         return lam, model_val
 
@@ -324,7 +339,10 @@ class Bundle(Method):
             else:
                 self.mu = min(self.mu * 2, self.opt["mu_max"])
                 note = "null"
+        before = self.qp_fallbacks
         lam_new, model_val = self._qp()
+        if self.qp_fallbacks > before:
+            note += " (QP stalled: proximal step)"
         self.predicted = model_val
         if s.exact_oracle and model_val - self.f_center <= self.opt["tol"] * (1 + abs(self.f_center)):
             self._converged = True

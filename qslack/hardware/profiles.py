@@ -185,7 +185,10 @@ class HardwareProfile:
         return {
             "default_shots": int(self.shots),
             "dynamical_decoupling": dd,
-            "twirling": {"enable_gates": bool(self.gate_twirling), "enable_measure": bool(self.measure_twirling)},
+            "twirling": {
+                "enable_gates": bool(self.gate_twirling),
+                "enable_measure": bool(self.measure_twirling),
+            },
         }
 
     @property
@@ -250,7 +253,9 @@ def _validate(p: HardwareProfile, src: str) -> None:
         if getattr(p, key) < 1:
             raise ValidationError(f"{src}: key {key!r} must be >= 1, got {getattr(p, key)}")
     if not 0 <= p.optimization_level <= 3:
-        raise ValidationError(f"{src}: key 'optimization_level' must be 0, 1, 2 or 3, got {p.optimization_level}")
+        raise ValidationError(
+            f"{src}: key 'optimization_level' must be 0, 1, 2 or 3, got {p.optimization_level}"
+        )
     if p.seed_transpiler is not None and p.seed_transpiler < 0:
         raise ValidationError(f"{src}: key 'seed_transpiler' must be >= 0, got {p.seed_transpiler}")
     _enum(src, "layout", p.layout, LAYOUTS)
@@ -267,7 +272,8 @@ def _validate(p: HardwareProfile, src: str) -> None:
 
 # --------------------------------------------------------------------------- files
 def profiles_dir(dir: str | os.PathLike | None = None) -> Path:
-    """The profile directory: ``dir``, else ``$QSLACK_PROFILES``, else the repository's ``hardware_profiles/``."""
+    """The profile directory: ``dir``, else ``$QSLACK_PROFILES``, else the repository's
+    ``hardware_profiles/``."""
     if dir is not None:
         return Path(dir)
     env = os.environ.get(_ENV_DIR)
@@ -289,7 +295,9 @@ def _read(path: Path) -> HardwareProfile:
         raise ParseError(f"invalid TOML: {exc}", path=path) from None
     prof = HardwareProfile.from_dict(data, source=path)
     if prof.name != path.stem:
-        raise ValidationError(f"{path}: key 'name' is {prof.name!r} but must equal the file stem {path.stem!r}")
+        raise ValidationError(
+            f"{path}: key 'name' is {prof.name!r} but must equal the file stem {path.stem!r}"
+        )
     return prof
 
 

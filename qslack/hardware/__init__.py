@@ -1,0 +1,75 @@
+"""Hardware targets: profiles (``hardware_profiles/*.toml``) and the one service module.
+
+Importing this package imports the standard library and numpy only; qiskit,
+qiskit-aer and qiskit-ibm-runtime load when a service first needs them.
+"""
+
+from __future__ import annotations
+
+from qslack.hardware.profiles import (
+    DD_SEQUENCES,
+    KINDS,
+    LAYOUTS,
+    MODES,
+    HardwareProfile,
+    check_fits,
+    list_profiles,
+    load_profile,
+    profiles_dir,
+)
+from qslack.hardware.service import (
+    FINAL_STATUSES,
+    STATUSES,
+    Credentials,
+    CredentialsError,
+    FakeFaultyService,
+    IBMService,
+    JobFailedError,
+    JobNotFoundError,
+    JobPendingError,
+    LocalFakeService,
+    RetryingService,
+    RuntimeService,
+    Secret,
+    ServiceError,
+    SimulatedCrash,
+    TransientServiceError,
+    credentials,
+    fake_device,
+    is_transient,
+    redact,
+    with_retries,
+)
+
+__all__ = [
+    "DD_SEQUENCES",
+    "FINAL_STATUSES",
+    "KINDS",
+    "LAYOUTS",
+    "MODES",
+    "STATUSES",
+    "Credentials",
+    "CredentialsError",
+    "FakeFaultyService",
+    "HardwareProfile",
+    "IBMService",
+    "JobFailedError",
+    "JobNotFoundError",
+    "JobPendingError",
+    "LocalFakeService",
+    "RetryingService",
+    "RuntimeService",
+    "Secret",
+    "ServiceError",
+    "SimulatedCrash",
+    "TransientServiceError",
+    "check_fits",
+    "credentials",
+    "fake_device",
+    "is_transient",
+    "list_profiles",
+    "load_profile",
+    "profiles_dir",
+    "redact",
+    "with_retries",
+]
