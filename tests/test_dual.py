@@ -118,6 +118,16 @@ def test_mis_product_weights_only_grow() -> None:
     assert lams[0].min() == 1.0
 
 
+@pytest.mark.parametrize("method", ["bundle", "cutting-plane", "subgradient"])
+def test_mis_weights_never_drop_below_exactness_floor(method: str) -> None:
+    """Unit-weight MIS: every product weight stays >= 1, so the optimum stays a ground state."""
+    ld = load_instance("gen:mis?n=8&p=0.4&seed=1")
+    form = LagrangianForm(build_program(ld))
+    assert np.all(form.product_floor == 1.0)
+    res = solve_dual(form, RandomSampler(shots=100), method=method, maxiter=8, seed=1)
+    assert min(min(h.lam) for h in res.history) >= 1.0 and res.lam.min() >= 1.0
+
+
 def test_tsp_position_equalities_are_free_and_exact_oracle_finds_tour() -> None:
     ld = load_instance("burma14", take=4)
     form = LagrangianForm(build_program(ld, encoding="position"))

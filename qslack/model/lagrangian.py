@@ -17,6 +17,7 @@ the QUBO builds its diagonal from its terms instead.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -133,8 +134,30 @@ class LagrangianForm:
 
     @property
     def lam_lower(self) -> np.ndarray:
-        """Lower bounds on ``lam``: ``-inf`` on equalities, ``0`` on inequalities and products."""
-        return np.where(self.is_equality & self._lin, -np.inf, 0.0)
+        """Lower bounds on ``lam``: ``-inf`` on equalities, ``0`` on inequalities, and on a
+        product row ``(u, v)`` its exactness floor (:attr:`product_floor`)."""
+        low = np.where(self.is_equality & self._lin, -np.inf, 0.0)
+        return np.where(self.is_product, self.product_floor, low)
+
+    @functools.cached_property
+    def product_floor(self) -> np.ndarray:
+        """Per row: the smallest product weight that keeps the optimum a ground state.
+
+        For a row ``x_u + x_v <= 1`` whose variables have negative linear
+        objective terms (rewards ``w_u, w_v``) and no quadratic terms, a weight
+        ``>= min(w_u, w_v)`` keeps the optimal value (dropping the lighter
+        endpoint of a violated edge never loses); unit-weight MIS: 1.  Other
+        rows: 0.
+        """
+        floor = np.zeros(self.n_cons)
+        p = self.program
+        for k in np.flatnonzero(self.is_product):
+            u, v = self.pairs[k]
+            cu, cv = p.c[u], p.c[v]
+            quad = np.any(p.Q[u]) or np.any(p.Q[:, u]) or np.any(p.Q[v]) or np.any(p.Q[:, v])
+            if cu < 0 and cv < 0 and not quad:
+                floor[k] = min(-cu, -cv)
+        return floor
 
     def project(self, lam: Any) -> np.ndarray:
         """Project ``lam`` onto its sign constraints."""
