@@ -498,6 +498,51 @@ def runs(
     console.print(t)
 
 
+# --------------------------------------------------------------------------- reports
+@app.command()
+@_handles_errors
+def compare(
+    db: DbOpt = Path("qslack.db"),
+    instance: Annotated[list[str] | None, typer.Option("--instance", help="Only these instances.")] = None,
+    method: Annotated[
+        list[str] | None, typer.Option("--method", help="Only these methods (or 'random').")
+    ] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Runs grouped by instance and method, over seeds: qubits, feasible rate, gaps, bounds, time."""
+    from qslack.report.tables import compare_rows, rich_table, to_csv, to_json
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        rows = compare_rows(store, instances=instance or None, methods=method or None)
+    if csv is not None:
+        to_csv(rows, csv)
+    if as_json:
+        sys.stdout.write(to_json(rows) + "\n")
+        return
+    console.print(rich_table(rows, title=f"runs in {db}"))
+
+
+@app.command()
+@_handles_errors
+def report(
+    out: Annotated[
+        Path, typer.Option("--out", help="HTML file (a Markdown twin is written beside it).")
+    ] = Path("report.html"),
+    db: DbOpt = Path("qslack.db"),
+    runs_: Annotated[list[str] | None, typer.Option("--runs", help="Only these run ids.")] = None,
+    instance: Annotated[list[str] | None, typer.Option("--instance", help="Only these instances.")] = None,
+) -> None:
+    """One self-contained HTML report (plots embedded) and its Markdown twin, from the store."""
+    from qslack.report.html import write_report
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        html_path, md_path = write_report(store, out, runs=runs_ or None, instances=instance or None)
+    console.print(f"report written: {html_path} (Markdown: {md_path})")
+
+
 # --------------------------------------------------------------------------- sweep
 @app.command()
 @_handles_errors
