@@ -18,33 +18,18 @@ the QUBO builds its diagonal from its terms instead.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from qslack._sys import available_memory
 from qslack.exceptions import ValidationError
 from qslack.model.bits import linear_diagonal, quadratic_diagonal
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
 
-__all__ = ["LagrangianForm", "available_memory"]
-
-
-def available_memory() -> int:
-    """Bytes of memory available to this process (``MemAvailable`` on Linux)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:  # pragma: no cover - non-Linux
-        pass
-    try:  # pragma: no cover - non-Linux
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 8 << 30
+__all__ = ["LagrangianForm"]
 
 
 def _set_packing_pairs(program: BinaryProgram) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
+from qslack.problems._common import chosen, feasible_objective
 
 __all__ = ["build_mdkp", "decode", "evaluate", "repair"]
 
@@ -53,17 +54,12 @@ def build_mdkp(instance: Any) -> BinaryProgram:
 
 def decode(program: BinaryProgram, x: np.ndarray) -> np.ndarray:
     """Indices of the chosen items (by variable name)."""
-    x = np.asarray(x).reshape(-1)
-    return np.array(
-        [int(v.split("_")[1]) for v, val in zip(program.var_names, x, strict=True) if val], dtype=int
-    )
+    return chosen(program, x)
 
 
 def evaluate(program: BinaryProgram, x: np.ndarray) -> float | None:
     """Total profit of ``x``, None when a capacity is exceeded."""
-    if not program.is_feasible(x)[0]:
-        return None
-    return float(program.native_objective(x)[0])
+    return feasible_objective(program, x)
 
 
 def repair(program: BinaryProgram, x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
+from qslack.problems._common import chosen, feasible_objective
 
 __all__ = ["build_mis", "decode", "evaluate", "repair"]
 
@@ -61,17 +62,12 @@ def build_mis(graph: Any) -> BinaryProgram:
 
 def decode(program: BinaryProgram, x: np.ndarray) -> np.ndarray:
     """Node ids in the set (by variable name)."""
-    x = np.asarray(x).reshape(-1)
-    return np.array(
-        [int(v.split("_")[1]) for v, val in zip(program.var_names, x, strict=True) if val], dtype=int
-    )
+    return chosen(program, x)
 
 
 def evaluate(program: BinaryProgram, x: np.ndarray) -> float | None:
     """Weight of the set, None when two chosen nodes are adjacent."""
-    if not program.is_feasible(x)[0]:
-        return None
-    return float(program.native_objective(x)[0])
+    return feasible_objective(program, x)
 
 
 def repair(program: BinaryProgram, x: np.ndarray) -> np.ndarray:

@@ -64,14 +64,13 @@ float64, phases are computed in float64 and rounded to float32.
 
 from __future__ import annotations
 
-import os
-
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from qslack._sys import available_memory
 from qslack.exceptions import ResourceError, ValidationError
 
 __all__ = [
@@ -99,21 +98,6 @@ def state_bytes(n: int, dtype=np.complex128) -> int:
     16
     """
     return (1 << int(n)) * np.dtype(dtype).itemsize
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation (``MemAvailable``)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic OS
-        return 1 << 62
 
 
 def _gib(x: float) -> str:
