@@ -59,7 +59,8 @@ def main() -> None:
             )
     print(f"{args.instance}, {args.method}, p={args.p}, {args.iters} steps, seeds {args.seeds}")
     print(
-        f"{'setting':26} {'feasible':>8} {'med gap %':>9} {'feas share':>10} {'depth':>6} {'2q gates':>8} {'wall s':>7}"
+        f"{'setting':26} {'feasible':>8} {'med gap %':>9} {'feas share':>10} {'depth':>6} "
+        f"{'2q gates':>8} {'wall s':>7}"
     )
     for r in rows:
         gap = "inf" if r["median_gap"] == float("inf") else f"{100 * r['median_gap']:.2f}"
