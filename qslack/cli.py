@@ -367,6 +367,9 @@ def solve(
         str | None,
         typer.Option("--profile", help="Hardware profile (qslack profiles): Aer, fake or IBM backend."),
     ] = None,
+    optimize_on: Annotated[
+        str, typer.Option("--optimize-on", help="fake/ibm: statevector (transfer angles) or noisy-cvar.")
+    ] = "statevector",
     write_solution: Annotated[
         Path | None, typer.Option("--write-solution", help="TSPLIB .tour or plain .sol.")
     ] = None,
@@ -386,6 +389,20 @@ def solve(
         except json.JSONDecodeError:
             opts[key] = val
     with Store(db) as store:
+        if resume is not None and store.jobs(store.get_run(resume)["run_id"]):
+            # a hardware run: collect jobs as they finish and submit the next steps
+            from qslack.hardware.jobs import run_until_done
+
+            rid = store.get_run(resume)["run_id"]
+            run_until_done(
+                store, rid, on_outcome=lambda o: err_console.print(f"step {o.step}: {o.action} {o.detail}")
+            )
+            run = store.get_run(rid)
+            if as_json:
+                _print_json({"run_id": rid, **(run["result"] or {})})
+            else:
+                console.print(f"run {rid}: {run['status']}")
+            return
         if resume is not None:
             run = store.get_run(resume)
             total = run["options"]["config"]["iters"]
@@ -415,6 +432,7 @@ def solve(
                 time_limit=time_limit,
                 options=opts,
                 profile=profile,
+                optimize_on=optimize_on,
             )
             progress, table, cb = _progress_callback(iters, as_json)
             with progress:
@@ -803,6 +821,7 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
         db=db,
         resume=None,
         profile=None,
+        optimize_on="statevector",
         write_solution=None,
         as_json=False,
     )

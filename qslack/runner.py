@@ -62,6 +62,7 @@ class SolveConfig:
     reference_time_limit: float = 30.0
     threads: int | None = None
     profile: str | None = None
+    optimize_on: str = "statevector"
 
     def sampler_config(self) -> dict[str, Any]:
         """The sampler's identity."""
@@ -72,6 +73,7 @@ class SolveConfig:
                 "p": self.p,
                 "shots": self.shots,
                 "maxiter": self.qaoa_maxiter,
+                "optimize_on": self.optimize_on,
             }
         if self.sampler == "qaoa":
             return {
@@ -110,7 +112,9 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None) -> Sampler:
             )
         from qslack.samplers.qaoa.backends.ibm import IBMSampler
 
-        return IBMSampler(prof, service=service, p=cfg.p, maxiter=cfg.qaoa_maxiter)
+        return IBMSampler(
+            prof, service=service, p=cfg.p, maxiter=cfg.qaoa_maxiter, optimize_on=cfg.optimize_on
+        )
     if cfg.sampler == "qaoa":
         from qslack.samplers.qaoa.sampler import QAOASampler
 
