@@ -91,3 +91,55 @@ def test_bad_input_exit_code_2_one_line(tmp_path) -> None:  # type: ignore[no-un
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "bad.tsp:7" in res.stderr and "'x'" in res.stderr
+
+
+def test_profiles_command_lists_hyphenated_names_with_ibm_backends() -> None:
+    res = runner.invoke(app, ["profiles", "--json"])
+    assert res.exit_code == 0, res.stdout
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    for name in (
+        "fake-torino",
+        "fake-fez",
+        "fake-marrakesh",
+        "ibm-torino",
+        "ibm-fez",
+        "ibm-marrakesh",
+        "aer-statevector",
+        "aer-mps",
+    ):
+        assert name in rows
+    assert rows["ibm-torino"]["backend"] == "ibm_torino" and rows["fake-torino"]["backend"] == "fake_torino"
+
+
+def test_compare_and_report_commands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "r.db")
+    for seed in ("0", "1"):
+        res = runner.invoke(
+            app,
+            [
+                "solve",
+                "mknap1#1",
+                "--method",
+                "bundle",
+                "--sampler",
+                "exact",
+                "--iters",
+                "3",
+                "--seed",
+                seed,
+                "--db",
+                db,
+                "--json",
+            ],
+        )
+        assert res.exit_code == 0, res.stdout
+    res = runner.invoke(app, ["compare", "--db", db, "--json", "--csv", str(tmp_path / "c.csv")])
+    assert res.exit_code == 0, res.stdout
+    rows = json.loads(res.stdout)
+    assert len(rows) == 1 and rows[0]["n_seeds"] == 2 and rows[0]["method"] == "bundle"
+    assert (tmp_path / "c.csv").read_text().count("\n") == 2
+    res = runner.invoke(app, ["report", "--db", db, "--out", str(tmp_path / "rep.html")])
+    assert res.exit_code == 0, res.stdout
+    html = (tmp_path / "rep.html").read_text()
+    assert "data:image/png;base64," in html and "mknap1#1" in html
+    assert (tmp_path / "rep.md").exists()
