@@ -569,8 +569,9 @@ def sweep(
     workers: Annotated[int, typer.Option("--workers", help="Runs in parallel (one process each).")] = 1,
     db: DbOpt = Path("qslack.db"),
     report_out: Annotated[
-        Path | None, typer.Option("--report", help="Write the HTML report here when done.")
+        Path | None, typer.Option("--report", help="HTML report path (default: <suite name>-report.html).")
     ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the report.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a benchmark suite; a rerun skips runs already in the store, then writes the report."""
@@ -604,7 +605,9 @@ def sweep(
                 )
 
         out = run_suite(s, db, workers=workers, on_done=done)
-    if report_out is not None:
+    if report_out is None and not no_report:
+        report_out = Path(f"{s.name}-report.html")
+    if report_out is not None and not no_report:
         from qslack.report.html import write_report
 
         with Store(db) as store:
@@ -618,7 +621,7 @@ def sweep(
             f"{out['suite']}: {out['runs']} runs, {out['reused']} reused from the store, "
             f"{out['ran']} run now "
             f"{out['statuses']} in {out['wall_s']:.0f} s"
-            + (f"; report {out['report']}" if report_out else "")
+            + (f"; report {out['report']}" if "report" in out else "")
         )
 
 

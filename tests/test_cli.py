@@ -143,3 +143,19 @@ def test_compare_and_report_commands(tmp_path) -> None:  # type: ignore[no-untyp
     html = (tmp_path / "rep.html").read_text()
     assert "data:image/png;base64," in html and "mknap1#1" in html
     assert (tmp_path / "rep.md").exists()
+
+
+def test_sweep_resumes_and_writes_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(
+        'name = "tiny"\nseeds = [0, 1]\nmethods = ["bundle"]\n'
+        'baselines = [{ method = "fixed-penalty", sampler = "random" }]\n'
+        '[budget]\nsampler = "exact"\niters = 2\nshots = 50\n[[instance]]\nspec = "mknap1#1"\n'
+    )
+    db, rep = str(tmp_path / "s.db"), str(tmp_path / "rep.html")
+    first = runner.invoke(app, ["sweep", str(suite), "--db", db, "--report", rep, "--json"])
+    assert first.exit_code == 0, first.stdout
+    out = json.loads(first.stdout)
+    assert out["ran"] == 4 and out["reused"] == 0 and (tmp_path / "rep.html").exists()
+    again = json.loads(runner.invoke(app, ["sweep", str(suite), "--db", db, "--no-report", "--json"]).stdout)
+    assert again["ran"] == 0 and again["reused"] == 4 and "report" not in again
