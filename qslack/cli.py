@@ -746,16 +746,28 @@ def jobs_list(
 
 @jobs_app.command("status")
 @_handles_errors
-def jobs_status(job_id: str, db: DbOpt = Path("qslack.db")) -> None:
-    """The stored status of a job."""
+def jobs_status(
+    job_id: str,
+    live: Annotated[
+        bool, typer.Option("--live", help="Ask the service (IBM profiles) and record the answer.")
+    ] = False,
+    db: DbOpt = Path("qslack.db"),
+) -> None:
+    """The status of a job: as stored, or live from the service."""
     from qslack.store.db import Store
 
     with Store(db) as store:
         rows = [j for j in store.jobs() if j["job_id"] == job_id]
-    if not rows:
-        raise QslackError(f"no job {job_id!r} in {db}; see `qslack jobs list`")
-    j = rows[0]
-    console.print(f"job {job_id}: {j['status']} (run {j['run_id']}, step {j['step']}, {j['backend']})")
+        if not rows:
+            raise QslackError(f"no job {job_id!r} in {db}; see `qslack jobs list`")
+        j = rows[0]
+        status = j["status"]
+        if live and status not in ("done", "failed", "cancelled"):
+            from qslack.hardware.jobs import service_for_run
+
+            status = service_for_run(store, j["run_id"]).status(job_id)
+            store.update_job(job_id, status)
+    console.print(f"job {job_id}: {status} (run {j['run_id']}, step {j['step']}, {j['backend']})")
 
 
 @jobs_app.command("fetch")

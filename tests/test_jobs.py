@@ -202,3 +202,17 @@ def test_concurrent_fetch_stores_once(tmp_path: Path, monkeypatch: pytest.Monkey
         assert out.detail == "already stored"
         assert [s["step"] for s in store.steps(run_id)] == [0]
         assert [j["step"] for j in store.jobs(run_id)] == [0, 1]  # no duplicate submission
+
+
+def test_cancelled_job_is_recorded_and_resubmitted(tmp_path: Path, reference: list[dict]) -> None:
+    from qslack.hardware.jobs import cancel_job
+
+    remote = LocalFakeService()
+    with Store(tmp_path / "x.db") as store:
+        run_id, job0 = submit_run(_cfg(), store, service=remote)
+        cancel_job(store, job0, service=remote)
+        assert store.jobs(run_id)[0]["status"] == "cancelled"
+        out = advance(store, run_id, service=remote)
+        assert out.action == "resubmitted" and out.step == 0 and out.job_id != job0
+        run_until_done(store, run_id, service=remote, sleep=lambda s: None)
+        assert _records(store, run_id) == reference

@@ -27,7 +27,7 @@ from typing import Any
 
 from qslack.exceptions import QslackError
 
-__all__ = ["PENDING", "Outcome", "advance", "cancel_job", "run_until_done", "submit_run"]
+__all__ = ["PENDING", "Outcome", "advance", "cancel_job", "run_until_done", "service_for_run", "submit_run"]
 
 PENDING = ("submitted", "QUEUED", "RUNNING")
 
@@ -179,17 +179,25 @@ def run_until_done(
             sleep(poll_interval)
 
 
-def cancel_job(store: Any, job_id: str, *, service: Any = None, profile: str | None = None) -> None:
-    """Cancel a job at the service and record it."""
+def service_for_run(store: Any, run_id: str) -> Any:
+    """The (retrying) service a stored hardware run talks to, from its profile."""
     from qslack.hardware.profiles import load_profile
     from qslack.hardware.service import LocalFakeService, RetryingService, RuntimeService
 
+    run = store.get_run(run_id)
+    name = run["options"]["config"].get("profile")
+    if name is None:
+        raise QslackError(f"run {run_id} has no hardware profile")
+    prof = load_profile(name)
+    return RetryingService(LocalFakeService() if prof.kind == "fake" else RuntimeService())
+
+
+def cancel_job(store: Any, job_id: str, *, service: Any = None) -> None:
+    """Cancel a job at the service and record it (`jobs fetch` then resubmits its step)."""
     jobs = [j for j in store.jobs() if j["job_id"] == job_id]
     if not jobs:
         raise QslackError(f"no job {job_id!r} in the store; see `qslack jobs list`")
     if service is None:
-        run = store.get_run(jobs[0]["run_id"])
-        prof = load_profile(profile or run["options"]["config"]["profile"])
-        service = RetryingService(LocalFakeService() if prof.kind == "fake" else RuntimeService())
+        service = service_for_run(store, jobs[0]["run_id"])
     service.cancel(job_id)
     store.update_job(job_id, "cancelled", info={"reason": "cancelled by the user"})
