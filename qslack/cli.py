@@ -704,6 +704,13 @@ def submit(
         seed=seed,
         profile=profile,
     )
+    from qslack.hardware.profiles import load_profile
+
+    if load_profile(profile).kind != "ibm":
+        raise QslackError(
+            f"profile {profile!r} runs locally (its jobs live in this process only); "
+            f"use `qslack solve {instance} --profile {profile}`"
+        )
     with Store(db) as store:
         run_id, job_id = submit_run(cfg, store)
     if as_json:

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from qslack.dual.api import DualSolver
 from qslack.dual.result import DualIterate, DualResult
 from qslack.exceptions import OptionError, QslackError
@@ -403,10 +401,3 @@ def resume(
     solver.load_state(state)
     store.set_status(run_id, "running", "resumed")
     return run_id, _loop(store, run_id, prep, solver, sampler, callback, t0), prep
-
-
-def to_native_x(prep: Prepared, x: np.ndarray) -> Any:
-    """Problem-specific reading of ``x`` (tour, items, nodes)."""
-    from qslack.problems import decode
-
-    return decode(prep.program, x)

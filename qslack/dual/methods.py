@@ -228,7 +228,6 @@ class CuttingPlane(Method):
             self._converged, self._message = True, f"cut model within {self.opt['tol']:g} of the dual value"
         step = float(np.linalg.norm(lam_new - self.solver.lam))
         self.solver.lam = self._project(lam_new)
-        self.model_value = model
         return step, note
 
     def extend(self, k: int) -> None:

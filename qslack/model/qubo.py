@@ -9,7 +9,7 @@ the form's cached constraint diagonals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +170,3 @@ class QUBO:
             ("ZZ", [int(i), int(j)], float(ising.J[i, j])) for i, j in zip(*np.nonzero(ising.J), strict=True)
         ]
         return SparsePauliOp.from_sparse_list(terms, num_qubits=n).simplify(atol=0.0)
-
-    def with_names(self, var_names: Sequence[str]) -> QUBO:
-        """The same QUBO with other variable names."""
-        return QUBO(self.Q, self.offset, tuple(var_names), dict(self.info), self._diagonal_fn)
