@@ -30,7 +30,7 @@ PYEOF
 
 echo "== tests"
 timeout 150 $PY -m pytest -q -p no:cacheprovider -o addopts="" -rs \
-    tests/test_kernel_gpu.py tests/test_kernel.py 2>&1 | tee "$OUT/pytest.log" | tail -25
+    tests/test_kernel_gpu.py tests/test_sampler_gpu.py tests/test_kernel.py 2>&1 | tee "$OUT/pytest.log" | tail -25
 rc_tests=${PIPESTATUS[0]}
 
 echo "== timings"
