@@ -36,8 +36,11 @@ def test_gpu_sampler_matches_cpu(n: int) -> None:
     assert np.array_equal(gpu.X, cpu.X) and np.array_equal(gpu.counts, cpu.counts)
 
 
-def test_gpu_sampler_optimises_like_cpu() -> None:
+def test_gpu_sampler_optimises_and_agrees_at_the_cpu_optimum() -> None:
+    """COBYLA paths may part at float-rounding level; the objective at given angles may not."""
     q = _qubo(10, 1)
     cpu = QAOASampler(p=2, maxiter=40, shots=200, seed=0).sample(q)
     gpu = QAOASampler(p=2, maxiter=40, shots=200, seed=0, device="GPU").sample(q)
-    assert gpu.info["final_value"] == pytest.approx(cpu.info["final_value"], rel=1e-6, abs=1e-8)
+    assert gpu.info["final_value"] < gpu.info["history"][0]  # the GPU run optimises too
+    at = QAOASampler(p=2, maxiter=0, shots=200, seed=0, device="GPU").sample(q, init=cpu.info["angles"])
+    assert at.info["final_value"] == pytest.approx(cpu.info["final_value"], rel=1e-9, abs=1e-9)
