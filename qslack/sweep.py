@@ -31,13 +31,13 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import time
-import tomllib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qslack._sys import load_toml
 from qslack.exceptions import ParseError
 from qslack.runner import SolveConfig, run_key
 
@@ -71,12 +71,7 @@ def load_suite(path: str | Path) -> Suite:
     2
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ParseError("suite file not found", path=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParseError(f"invalid TOML ({exc})", path=path) from None
+    data = load_toml(path, "suite file")
     unknown = set(data) - _TOP
     if unknown:
         raise ParseError(f"unknown key(s) {sorted(unknown)}; accepted: {sorted(_TOP)}", path=path)

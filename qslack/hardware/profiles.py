@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from qslack.exceptions import ParseError, ResourceError, ValidationError
+from qslack._sys import load_toml
+from qslack.exceptions import ResourceError, ValidationError
 
 __all__ = [
     "DD_SEQUENCES",
@@ -283,16 +283,7 @@ def profiles_dir(dir: str | os.PathLike | None = None) -> Path:
 
 
 def _read(path: Path) -> HardwareProfile:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"cannot read profile: {exc.strerror}", path=path) from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ParseError("profile is not UTF-8 text", path=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParseError(f"invalid TOML: {exc}", path=path) from None
+    data = load_toml(path, "profile")
     prof = HardwareProfile.from_dict(data, source=path)
     if prof.name != path.stem:
         raise ValidationError(

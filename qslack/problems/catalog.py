@@ -14,12 +14,12 @@ An INSTANCE is one of
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from qslack._sys import load_toml
 from qslack.exceptions import ParseError, ValidationError
 from qslack.model.program import BinaryProgram
 
@@ -99,12 +99,7 @@ def instances_dir() -> Path:
 @lru_cache(maxsize=4)
 def _manifest(path: str) -> tuple[ManifestEntry, ...]:
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ParseError("manifest not found", path=p) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParseError(f"invalid TOML ({exc})", path=p) from None
+    data = load_toml(p, "manifest")
     out = []
     for k, item in enumerate(data.get("instance", []), start=1):
         try:

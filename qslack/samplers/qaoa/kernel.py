@@ -100,6 +100,20 @@ def state_bytes(n: int, dtype=np.complex128) -> int:
     return (1 << int(n)) * np.dtype(dtype).itemsize
 
 
+def validate_args(n: int, dtype, block_bits: int, bb_range: tuple[int, int]) -> tuple[int, np.dtype, int]:
+    """Checked ``(n, dtype, block_bits)`` of a simulator (shared by the CPU and GPU kernels)."""
+    n = int(n)
+    if n < 1:
+        raise ValidationError(f"number of qubits must be >= 1, got {n}")
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.complex128), np.dtype(np.complex64)):
+        raise ValidationError(f"dtype must be complex128 or complex64, got {dt}")
+    bb = int(block_bits)
+    if not bb_range[0] <= bb <= bb_range[1]:
+        raise ValidationError(f"block_bits must be in [{bb_range[0]}, {bb_range[1]}], got {bb}")
+    return n, dt, bb
+
+
 def _gib(x: float) -> str:
     return f"{x / 2**30:.1f} GiB"
 
@@ -339,9 +353,7 @@ def _float_array(arr) -> bool:
 def _vec_ptrs(context, builder, signature, args, ary, vty, nidx):
     """Vector pointers at x[i0] + the sums of the offsets args[2:2+nidx-?]."""
     base = context.cast(builder, args[1], signature.args[1], types.uint64)
-    offs = [
-        context.cast(builder, args[2 + j], signature.args[2 + j], types.uint64) for j in range(nidx)
-    ]
+    offs = [context.cast(builder, args[2 + j], signature.args[2 + j], types.uint64) for j in range(nidx)]
     ptrs = []
     for b in range(1 << nidx):
         ix = base
@@ -378,9 +390,7 @@ def _make_low_intrinsic(nbits: int):
             fl = ("contract",)
             for q in range(nbits):
                 pv = _shuffle(builder, v, [lane ^ (2 << q) ^ 1 for lane in range(lanes)])
-                v = builder.fadd(
-                    builder.fmul(cvec, v, flags=fl), builder.fmul(svec, pv, flags=fl), flags=fl
-                )
+                v = builder.fadd(builder.fmul(cvec, v, flags=fl), builder.fmul(svec, pv, flags=fl), flags=fl)
             builder.store(v, vptr, align=al)
             return context.get_dummy_value()
 
@@ -620,9 +630,7 @@ def _pass_block(x, diag, n, bb, gam, cb, sb, fill, want_e, nthreads):
     nt = min(nthreads, nblk)
     parts = np.zeros(nt)
     for t in prange(nt):
-        parts[t] = _block_range(
-            x, diag, bb, gam, cb, sb, fill, want_e, t * nblk // nt, (t + 1) * nblk // nt
-        )
+        parts[t] = _block_range(x, diag, bb, gam, cb, sb, fill, want_e, t * nblk // nt, (t + 1) * nblk // nt)
     return parts.sum()
 
 
@@ -900,19 +908,9 @@ class StatevectorSimulator:
         threads: int | None = None,
         block_bits: int = DEFAULT_BLOCK_BITS,
     ) -> None:
-        n = int(n)
-        if n < 1:
-            raise ValidationError(f"number of qubits must be >= 1, got {n}")
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.complex128), np.dtype(np.complex64)):
-            raise ValidationError(f"dtype must be complex128 or complex64, got {dt}")
-        bb = int(block_bits)
-        if not 3 <= bb <= 24:
-            raise ValidationError(f"block_bits must be in [3, 24], got {bb}")
+        n, dt, bb = validate_args(n, dtype, block_bits, (3, 24))
         if threads is not None and not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
-            raise ValidationError(
-                f"threads must be in [1, {numba.config.NUMBA_NUM_THREADS}], got {threads}"
-            )
+            raise ValidationError(f"threads must be in [1, {numba.config.NUMBA_NUM_THREADS}], got {threads}")
         self.n = n
         self.dtype = dt
         self.threads = None if threads is None else int(threads)
@@ -938,9 +936,7 @@ class StatevectorSimulator:
     def _check_diag(self, diag) -> np.ndarray:
         d = np.asarray(diag)
         if d.shape != (1 << self.n,):
-            raise ValidationError(
-                f"diag must have shape ({1 << self.n},) for n={self.n}, got {d.shape}"
-            )
+            raise ValidationError(f"diag must have shape ({1 << self.n},) for n={self.n}, got {d.shape}")
         if d.dtype != np.float64 or not d.flags.c_contiguous:
             d = np.ascontiguousarray(d, dtype=np.float64)
         return d
@@ -1027,9 +1023,7 @@ class StatevectorSimulator:
                     energy = _pass_gather(x, d, n, a, bq, cbits, y, gam, c_ops, s_ops, we, nt)
                 else:
                     nchunk = 1 << (n - (bq - a) - cbits)
-                    energy = _gather_range(
-                        x, d, a, bq, cbits, y[0], gam, c_ops, s_ops, we, 0, nchunk
-                    )
+                    energy = _gather_range(x, d, a, bq, cbits, y[0], gam, c_ops, s_ops, we, 0, nchunk)
         return float(energy)
 
     def run_expectation(self, diag, gammas, betas, *, scale: float = 1.0) -> float:
@@ -1058,9 +1052,7 @@ class StatevectorSimulator:
         if out is None:
             out = np.empty(1 << self.n, dtype=np.float64)
         elif out.shape != (1 << self.n,) or out.dtype != np.float64 or not out.flags.c_contiguous:
-            raise ValidationError(
-                f"out must be a contiguous float64 array of shape ({1 << self.n},)"
-            )
+            raise ValidationError(f"out must be a contiguous float64 array of shape ({1 << self.n},)")
         if self.n < _PARALLEL_MIN_QUBITS:
             _probs_slice(self._x, out)
         else:

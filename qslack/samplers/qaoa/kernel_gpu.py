@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from qslack.exceptions import DependencyError, ResourceError, ValidationError
-from qslack.samplers.qaoa.kernel import _as_angles, _gib, _groups, _schedule
+from qslack.samplers.qaoa.kernel import _as_angles, _gib, _groups, _schedule, validate_args
 
 __all__ = ["GPUStatevectorSimulator", "gpu_available"]
 
@@ -159,9 +159,7 @@ def _module(real: str):
     key = (real, cp.cuda.runtime.getDevice())
     if key not in _MODULES:
         mod = cp.RawModule(code=_SOURCE.replace("REAL", real, 1))
-        _MODULES[key] = {
-            name: mod.get_function(name) for name in ("group_pass", "expect_partial", "probs")
-        }
+        _MODULES[key] = {name: mod.get_function(name) for name in ("group_pass", "expect_partial", "probs")}
     return _MODULES[key]
 
 
@@ -195,15 +193,7 @@ class GPUStatevectorSimulator:
 
     def __init__(self, n: int, *, dtype=np.complex128, block_bits: int = _GPU_BLOCK_BITS) -> None:
         cp = _cupy()
-        n = int(n)
-        if n < 1:
-            raise ValidationError(f"number of qubits must be >= 1, got {n}")
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.complex128), np.dtype(np.complex64)):
-            raise ValidationError(f"dtype must be complex128 or complex64, got {dt}")
-        bb = int(block_bits)
-        if not 6 <= bb <= 12:
-            raise ValidationError(f"block_bits must be in [6, 12], got {bb}")
+        n, dt, bb = validate_args(n, dtype, block_bits, (6, 12))
         free, _total = cp.cuda.runtime.memGetInfo()
         need = (1 << n) * dt.itemsize
         total_need = need + (1 << n) * 8
@@ -243,9 +233,7 @@ class GPUStatevectorSimulator:
             diag = cp.asnumpy(diag)
         h = np.ascontiguousarray(diag, dtype=np.float64)
         if h.shape != (1 << self.n,):
-            raise ValidationError(
-                f"diag must have shape ({1 << self.n},) for n={self.n}, got {h.shape}"
-            )
+            raise ValidationError(f"diag must have shape ({1 << self.n},) for n={self.n}, got {h.shape}")
         self._diag = cp.asarray(h)
         self._diag_key = (id(diag), h.ctypes.data, self._fingerprint(h))
         self._diag_cached = True
