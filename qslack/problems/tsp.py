@@ -244,6 +244,16 @@ def _parse(program: BinaryProgram) -> tuple[str, list[tuple[int, int]]]:
     return str(enc), pairs
 
 
+def _degree_two_adjacency(pairs: list[tuple[int, int]], x: np.ndarray, n: int) -> dict[int, list[int]] | None:
+    """Neighbours of each city under the chosen edges, or None unless every degree is 2."""
+    adj: dict[int, list[int]] = {v: [] for v in range(n)}
+    for (i, j), val in zip(pairs, np.asarray(x).reshape(-1), strict=True):
+        if val:
+            adj[i].append(j)
+            adj[j].append(i)
+    return adj if all(len(a) == 2 for a in adj.values()) else None
+
+
 def decode(program: BinaryProgram, x: np.ndarray) -> np.ndarray | None:
     """The tour (0-based city order from city 0) that ``x`` encodes, or None.
 
@@ -261,12 +271,8 @@ def decode(program: BinaryProgram, x: np.ndarray) -> np.ndarray | None:
             return None
         tour = [0] + [at[t][0] for t in range(1, n)]
         return np.array(tour) if len(set(tour)) == n else None
-    adj: dict[int, list[int]] = {v: [] for v in range(n)}
-    for (i, j), val in zip(pairs, x, strict=True):
-        if val:
-            adj[i].append(j)
-            adj[j].append(i)
-    if any(len(a) != 2 for a in adj.values()):
+    adj = _degree_two_adjacency(pairs, x, n)
+    if adj is None:
         return None
     tour, prev, cur = [0], -1, 0
     while True:
@@ -375,28 +381,16 @@ def find_subtours(program: BinaryProgram, X: np.ndarray) -> list[tuple[int, ...]
     if enc != "edge":
         return []
     n = int(program.metadata["n_cities"])
+    import networkx as nx
+
     X = np.atleast_2d(np.asarray(X))
     found: set[tuple[int, ...]] = set()
     for x in X:
-        adj: dict[int, list[int]] = {v: [] for v in range(n)}
-        for (i, j), val in zip(pairs, x, strict=True):
-            if val:
-                adj[i].append(j)
-                adj[j].append(i)
-        if any(len(a) != 2 for a in adj.values()):
+        adj = _degree_two_adjacency(pairs, x, n)
+        if adj is None:
             continue
-        seen: set[int] = set()
-        for start in range(n):
-            if start in seen:
-                continue
-            comp, stack = [], [start]
-            while stack:
-                v = stack.pop()
-                if v in seen:
-                    continue
-                seen.add(v)
-                comp.append(v)
-                stack.extend(adj[v])
+        graph = nx.Graph([(i, j) for i, nbrs in adj.items() for j in nbrs])
+        for comp in nx.connected_components(graph):
             if len(comp) == n:
                 break
             S = sorted(comp)
