@@ -284,15 +284,9 @@ class DualSolver:
         p_feas, p_opt = self._masses(ss, X, feasible)
         share = float(ss.counts[feasible].sum() / max(ss.n_shots, 1))
         mean_gap = None
-        if self.optimum is not None and feasible.any():
-            nat = prog.native(obj[feasible])
-            gaps = [gap(float(v), self.optimum, self.sense) for v in nat]
-            w = ss.counts[feasible]
-            mean_gap = (
-                float(np.average([g for g in gaps if g is not None], weights=w))
-                if gaps[0] is not None
-                else None
-            )
+        if self.optimum not in (None, 0) and feasible.any():  # gap() is undefined at optimum 0
+            gaps = [gap(float(v), self.optimum, self.sense) for v in prog.native(obj[feasible])]
+            mean_gap = float(np.average(gaps, weights=ss.counts[feasible]))
         stats = {"g_hat": g_hat, "energy": energy, "f_hat": f_hat, "ss": ss, "X": X}
         lam_before = self.lam.copy()
         step_size, note = self.method.update(stats)
@@ -345,11 +339,8 @@ class DualSolver:
         self.method.extend(k)
 
     def _set_program(self, program: Any) -> None:
-        old = self.form
         self.program = program
-        self.form = LagrangianForm(
-            program, products=old.products, cache=old._cache_mode, max_cache_bytes=old._max_cache_bytes
-        )
+        self.form = self.form.with_program(program)
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:

@@ -106,6 +106,12 @@ class LagrangianForm:
         self._rho_key: bytes | None = None
         self._base: np.ndarray | None = None
 
+    def with_program(self, program: BinaryProgram) -> LagrangianForm:
+        """A form of another program (e.g. with lazy rows added) with this form's settings."""
+        return LagrangianForm(
+            program, products=self.products, cache=self._cache_mode, max_cache_bytes=self._max_cache_bytes
+        )
+
     # ----------------------------------------------------------- properties
     @property
     def n_vars(self) -> int:
