@@ -187,6 +187,11 @@ class CPSATSampler(Sampler):
         default: the largest power of ten that keeps the sum of
         the scaled magnitudes within ``2**50``, which makes the rounding
         error negligible.
+    deterministic_time : float, optional
+        CP-SAT's ``max_deterministic_time`` (its own work units, about a
+        second each on a typical core): a limit that stops the search at the
+        same point on every machine, so a stopped solve is reproducible for a
+        given seed (with ``workers=1`` or ``deterministic=True``).
     deterministic : bool
         With ``workers >= 2``, run CP-SAT's ``interleave_search`` so that a
         seed gives the same answer whatever the thread timing (a solve that
@@ -230,6 +235,7 @@ class CPSATSampler(Sampler):
         n_solutions: int = 1,
         scale: float | None = None,
         *,
+        deterministic_time: float | None = None,
         deterministic: bool = True,
     ) -> None:
         _check_positive("time_limit", time_limit, integer=False)
@@ -242,6 +248,9 @@ class CPSATSampler(Sampler):
         self.n_solutions = int(n_solutions)
         self.scale = None if scale is None else float(scale)
         self.deterministic = bool(deterministic)
+        if deterministic_time is not None:
+            _check_positive("deterministic_time", deterministic_time, integer=False)
+        self.deterministic_time = None if deterministic_time is None else float(deterministic_time)
 
     def __repr__(self) -> str:
         return (
@@ -304,6 +313,8 @@ class CPSATSampler(Sampler):
         solver = cp_model.CpSolver()
         prm = solver.parameters
         prm.max_time_in_seconds = float(time_limit)
+        if self.deterministic_time is not None:
+            prm.max_deterministic_time = self.deterministic_time
         prm.num_workers = int(workers)
         prm.random_seed = seed % (2**31)
         prm.log_search_progress = False
@@ -357,6 +368,7 @@ class CPSATSampler(Sampler):
                 "workers": int(workers),
                 "n_solutions": int(n_solutions),
                 "deterministic": self.deterministic,
+                "deterministic_time": self.deterministic_time,
                 "n_terms": len(coefs),
                 "wall_s": self._timer() - t0,
             }
