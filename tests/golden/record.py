@@ -20,7 +20,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
-_QAOA = ["--sampler", "qaoa", "--backend", "statevector", "--p", "2", "--shots", "500", "--qaoa-maxiter", "30"]
+_QAOA = [
+    "--sampler", "qaoa", "--backend", "statevector", "--p", "2", "--shots", "500", "--qaoa-maxiter", "30",
+]
 _COMMON = ["--encoding", "position", "--rho", "1.0", "--time-limit", "600"]
 
 #: name -> qslack CLI arguments (without --db/--json)
@@ -49,7 +51,8 @@ GOLDEN: dict[str, list[str]] = {
         "--iters", "2", "--seed", "0", *_COMMON,
     ],
     "bundle-cpsat-mis": [
-        "solve", "karate", "--method", "bundle", "--sampler", "cpsat", "--iters", "4", "--seed", "0", *_COMMON,
+        "solve", "karate", "--method", "bundle", "--sampler", "cpsat", "--iters", "4", "--seed", "0",
+        *_COMMON,
     ],
     "subgradient-qaoa-mis": [
         "solve", "karate", "--take", "12", "--method", "subgradient", *_QAOA, "--iters", "3", "--seed", "5",
