@@ -1,16 +1,32 @@
-"""The dual loop: ask/tell solver, methods registry, results."""
+"""The dual loop as pure functions of a frozen state: methods from one registry.
 
-from qslack.dual.api import DualSolver, default_multipliers, solve_dual, step_seed
-from qslack.dual.methods import METHODS
+``init_state`` -> (``ask`` -> sample -> ``step``)* -> ``result``.  The loop that
+drives it, stores it and stops it is :mod:`qslack.runs` (``qslack.runs.solve_dual``
+for the plain in-memory loop).
+"""
+
+from qslack._rng import step_seed
+from qslack.dual.methods import METHODS, get_method
+from qslack.dual.problem import DualProblem, default_multipliers
 from qslack.dual.result import DualIterate, DualResult, gap
+from qslack.dual.state import Cut, DualState, Incumbent
+from qslack.dual.step import Request, ask, init_state, result, step
 
 __all__ = [
     "METHODS",
+    "Cut",
     "DualIterate",
+    "DualProblem",
     "DualResult",
-    "DualSolver",
+    "DualState",
+    "Incumbent",
+    "Request",
+    "ask",
     "default_multipliers",
     "gap",
-    "solve_dual",
+    "get_method",
+    "init_state",
+    "result",
+    "step",
     "step_seed",
 ]

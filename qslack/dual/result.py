@@ -31,9 +31,16 @@ def gap(found: float | None, optimum: float | None, sense: str) -> float | None:
 class DualIterate:
     """One outer step: what was asked, what came back, what it changed.
 
-    Objective values are in the problem's native sense; ``dual_value`` and
-    ``dual_bound`` too (a lower bound for minimisation, an upper bound for
-    maximisation).
+    Objective values are in the problem's native sense.  ``dual_value`` is
+    ``H(x_hat)`` of the lowest-energy sample in the native sense: the dual
+    function's value at ``lam`` only when ``dual_value_exact`` (a proven
+    minimiser), an estimate otherwise.  The state metrics (``p_feasible``,
+    ``p_optimal``, ``approx_ratio*``, ``tts99_shots``, ``ground_rank``,
+    ``ground_margin``) are defined in :mod:`qslack.dual.metrics`.  The budget:
+    ``circuit_evals`` counts every circuit the step asked for (each objective
+    evaluation of the angle optimiser as one circuit of ``shots`` shots, a
+    gradient by parameter shift as ``4p`` circuits, plus the final sampling
+    circuit), ``shots_total`` their shots.
     """
 
     step: int
@@ -57,6 +64,15 @@ class DualIterate:
     note: str = ""
     angles: dict[str, list[float]] | None = None
     sampler_info: dict[str, Any] = field(default_factory=dict)
+    estimated_from_shots: bool = False
+    approx_ratio: float | None = None
+    approx_ratio_feasible: float | None = None
+    tts99_shots: int | None = None
+    ground_rank: int | None = None
+    ground_margin: float | None = None
+    circuit_evals: int = 0
+    shots_total: int = 0
+    rows_added: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly record."""
@@ -65,26 +81,33 @@ class DualIterate:
 
 @dataclass
 class DualResult:
-    """Outcome of :func:`qslack.dual.solve_dual`.
+    """Outcome of a dual-loop run (:func:`qslack.runs.solve_dual` or a stored run).
 
     Attributes
     ----------
     lam, rho : numpy.ndarray
         Final multipliers and quadratic weights.
     dual_bound : float or None
-        Best bound in the native sense; ``dual_bound_certified`` says whether
-        it is proven (exact oracle and rho-terms vanishing on feasible points,
-        or the LP relaxation), else it is an estimate.
+        A *certified* bound in the native sense (exact oracle with rho-terms
+        that vanish on feasible points, or a bound proven elsewhere such as
+        the LP relaxation), else None.
+    dual_estimate : float or None
+        The best ``H(x_hat)`` seen, native sense: an estimate of the dual
+        value (it may sit on either side of the optimum with a sampler that
+        is not exact).
     best_x, best_objective : raw samples only.
     best_x_repaired, best_objective_repaired : after problem-specific repair.
     gap : of ``best_objective`` against the known optimum (>= 0 is worse).
-    status, message, nit, n_sampler_calls, history, wall_s.
+    p_feasible, p_optimal : of the last step's final state.
+    status : "finished" or "interrupted".
+    reason : why it stopped: "iters", "converged", "time_limit", "callback", "interrupted".
+    message, steps, sampler_calls, circuit_evals, shots_total, wall_s, history.
     """
 
     lam: np.ndarray
     rho: np.ndarray
     dual_bound: float | None
-    dual_bound_certified: bool
+    dual_estimate: float | None
     best_x: np.ndarray | None
     best_objective: float | None
     best_x_repaired: np.ndarray | None
@@ -92,10 +115,14 @@ class DualResult:
     gap: float | None
     gap_repaired: float | None
     p_feasible: float | None
+    p_optimal: float | None
     status: str
+    reason: str
     message: str
-    nit: int
-    n_sampler_calls: int
+    steps: int
+    sampler_calls: int
+    circuit_evals: int
+    shots_total: int
     wall_s: float
     history: list[DualIterate] = field(default_factory=list)
 
@@ -103,6 +130,11 @@ class DualResult:
     def feasible(self) -> bool:
         """Whether a raw sample was feasible."""
         return self.best_x is not None
+
+    @property
+    def dual_bound_certified(self) -> bool:
+        """Whether :attr:`dual_bound` is set (it is only ever a certified bound)."""
+        return self.dual_bound is not None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (history included)."""

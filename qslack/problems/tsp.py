@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,12 @@ from qslack.model.program import BinaryProgram
 
 __all__ = [
     "MAX_SUBTOUR_CITIES",
+    "add_subtour_rows",
     "build_tsp",
     "decode",
     "evaluate",
     "repair",
+    "separate_subtours",
     "subtour_sets",
     "subtour_slack_bits",
     "tour_length",
@@ -401,13 +404,40 @@ def find_subtours(program: BinaryProgram, X: np.ndarray) -> list[tuple[int, ...]
     return sorted(found)
 
 
+def separate_subtours(program: BinaryProgram, X: np.ndarray) -> list[dict[str, list[int]]]:
+    """Row specs ``{"subtour": S}`` of subtours in ``X`` whose rows the program lacks.
+
+    Only the edge encoding built without its subtour rows (beyond
+    :data:`MAX_SUBTOUR_CITIES` cities) separates them lazily; otherwise ``[]``.
+    """
+    meta = program.metadata
+    if meta.get("encoding") != "edge" or meta.get("subtours_built", True):
+        return []
+    have = set(program.con_names)
+    return [{"subtour": list(S)} for S in find_subtours(program, X) if _subtour_name(S) not in have]
+
+
+def add_subtour_rows(program: BinaryProgram, rows: Sequence[Mapping[str, Any]]) -> BinaryProgram:
+    """``program`` plus the subtour rows of the specs ``rows`` (see :func:`separate_subtours`)."""
+    sets = []
+    for spec in rows:
+        if set(spec) != {"subtour"}:
+            raise ValidationError(f"not a TSP subtour row spec: {dict(spec)!r}")
+        sets.append(tuple(int(v) for v in spec["subtour"]))
+    return with_subtour_rows(program, sets)
+
+
+def _subtour_name(S: Sequence[int]) -> str:
+    return "subtour_" + "_".join(map(str, S))
+
+
 def with_subtour_rows(program: BinaryProgram, sets: list[tuple[int, ...]]) -> BinaryProgram:
     """``program`` plus the subtour rows of ``sets`` (rows already present are skipped)."""
     _, pairs = _parse(program)
     have = set(program.con_names)
     rows, names, rhs = [], [], []
     for S in sets:
-        name = "subtour_" + "_".join(map(str, S))
+        name = _subtour_name(S)
         if name in have:
             continue
         inside = set(S)

@@ -36,11 +36,21 @@ class SampleSet:
         ``(k,)`` occurrences (shots) of each row.
     var_names : tuple of str
     info : dict
-        Backend, shots, seed, job ids, timings; statevector backends add the
-        final ``probabilities`` (memory only).
+        What ran: backend, shots, seed, job ids, timings, the counted budget
+        (``circuit_evals``, ``shots_total``) — JSON-able metadata only.
     columns : dict
         Extra per-row columns (``objective``, ``max_violation``, ``feasible``
         after :meth:`evaluate`).
+    probabilities : numpy.ndarray, optional
+        The final state's distribution over all ``2**n`` basis states
+        (statevector backends; memory only, never stored), so feasible and
+        optimal probability are exact rather than estimated from shots.
+    params : dict, optional
+        The sampler's variational parameters (QAOA angles) that produced the
+        samples: what a warm-started next call takes as ``init``.
+    exact : bool
+        The lowest-energy row is a proven minimiser of the QUBO (brute force,
+        or CP-SAT with a proof and exact coefficients).
 
     Examples
     --------
@@ -56,6 +66,9 @@ class SampleSet:
     var_names: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
     columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+    probabilities: np.ndarray | None = field(default=None, repr=False)
+    params: Mapping[str, Any] | None = None
+    exact: bool = False
 
     def __post_init__(self) -> None:
         X = np.asarray(self.X, dtype=np.uint8)
@@ -83,16 +96,19 @@ class SampleSet:
         counts: np.ndarray | None = None,
         info: dict[str, Any] | None = None,
         aggregate: bool = True,
+        **fields: Any,
     ) -> SampleSet:
         """Samples (one row per shot, or with ``counts``) with energies from ``qubo``.
 
         Rows are aggregated (unique, counts summed) and sorted by energy.
+        ``fields`` sets ``probabilities``, ``params`` or ``exact``.
         """
         X = np.atleast_2d(np.asarray(X, dtype=np.uint8))
         if X.shape[1] != qubo.n_vars:
             raise ValidationError(f"samples have {X.shape[1]} columns, the QUBO {qubo.n_vars}")
         counts = np.ones(X.shape[0], dtype=np.int64) if counts is None else np.asarray(counts)
-        ss = cls(X, qubo.energies(X) if X.shape[0] else np.zeros(0), counts, qubo.var_names, dict(info or {}))
+        energy = qubo.energies(X) if X.shape[0] else np.zeros(0)
+        ss = cls(X, energy, counts, qubo.var_names, dict(info or {}), **fields)
         return ss.aggregate() if aggregate else ss
 
     @classmethod
@@ -104,14 +120,18 @@ class SampleSet:
         *,
         info: dict[str, Any] | None = None,
         diagonal: np.ndarray | None = None,
+        **fields: Any,
     ) -> SampleSet:
-        """Samples given as basis-state indices with counts (energies from the diagonal if given)."""
+        """Samples given as basis-state indices with counts (energies from the diagonal if given).
+
+        ``fields`` sets ``probabilities``, ``params`` or ``exact``.
+        """
         from qslack.model.bits import index_to_X
 
         index = np.asarray(index, dtype=np.int64)
         X = index_to_X(index, qubo.n_vars)
         energy = diagonal[index] if diagonal is not None else qubo.energies(X)
-        ss = cls(X, energy, counts, qubo.var_names, dict(info or {}))
+        ss = cls(X, energy, counts, qubo.var_names, dict(info or {}), **fields)
         return ss.aggregate()
 
     # -------------------------------------------------------------- views
@@ -204,8 +224,21 @@ class Sampler(abc.ABC):
 
     #: options accepted by :meth:`sample`, name -> description
     parameters: ClassVar[dict[str, str]] = {}
-    #: static properties (name, max_vars ...)
+    #: static properties (name, max_vars, exact ...)
     properties: ClassVar[dict[str, Any]] = {}
+    #: whether :meth:`sample` takes ``init=`` (the previous SampleSet's ``params``)
+    warm_start: ClassVar[bool] = False
+
+    def config(self) -> dict[str, Any]:
+        """The effective configuration (what ran, shots included): how the store identifies it.
+
+        Subclasses extend it with every setting that changes their samples.
+        """
+        return {"sampler": str(self.properties.get("name", type(self).__name__))}
+
+    def check_fits(self, n_vars: int) -> None:
+        """Raise :class:`~qslack.exceptions.ResourceError` (one line, in words) if a QUBO of
+        ``n_vars`` variables cannot be sampled here; nothing is allocated.  Default: anything fits."""
 
     @abc.abstractmethod
     def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:

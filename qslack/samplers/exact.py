@@ -6,12 +6,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from qslack._rng import normalize_seed
 from qslack.exceptions import ResourceError
 from qslack.model.bits import quadratic_diagonal
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
 
 __all__ = ["ExactSampler"]
+
+
+def _count(n: int) -> str:
+    """A size in words: digits up to a million, ``~2^k`` beyond."""
+    return str(n) if n < 10**6 else f"~2^{n.bit_length() - 1}"
 
 MAX_VARS = 26
 
@@ -41,6 +47,17 @@ class ExactSampler(Sampler):
     def __init__(self, n_lowest: int = 8, chunk_bits: int = 22) -> None:
         self.n_lowest = int(n_lowest)
         self.chunk_bits = int(chunk_bits)
+
+    def config(self) -> dict[str, Any]:
+        """``{"sampler": "exact", "n_lowest": ...}``."""
+        return {"sampler": "exact", "n_lowest": self.n_lowest}
+
+    def check_fits(self, n_vars: int) -> None:
+        """At most :data:`MAX_VARS` variables."""
+        if n_vars > MAX_VARS:
+            raise ResourceError(
+                f"{_count(n_vars)} qubits: brute force enumerates at most {MAX_VARS} variables"
+            )
 
     def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:
         """Return the ``n_lowest`` states of lowest energy (``counts`` = 1 each)."""
@@ -73,11 +90,13 @@ class ExactSampler(Sampler):
             "exact": True,
             "ground_energy": ground,
             "n_ground": n_ground,
-            "seed": seed,
+            "seed": normalize_seed(seed),
+            "circuit_evals": 0,
+            "shots_total": 0,
             "wall_s": self._timer() - t0,
         }
         counts = np.ones(best_idx.size, dtype=np.int64)
-        return SampleSet.from_indices(best_idx, counts, qubo, info=info)
+        return SampleSet.from_indices(best_idx, counts, qubo, info=info, exact=True)
 
     def _chunks(self, qubo: QUBO):  # type: ignore[no-untyped-def]
         n = qubo.n_vars

@@ -31,11 +31,12 @@ OR-Tools is imported inside the methods, never at module import.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
+from qslack._rng import normalize_seed
 from qslack.exceptions import DependencyError, QslackError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
@@ -252,6 +253,18 @@ class CPSATSampler(Sampler):
             _check_positive("deterministic_time", deterministic_time, integer=False)
         self.deterministic_time = None if deterministic_time is None else float(deterministic_time)
 
+    def config(self) -> dict[str, Any]:
+        """Every setting that changes the samples."""
+        return {
+            "sampler": "cpsat",
+            "time_limit": self.time_limit,
+            "workers": self.workers,
+            "n_solutions": self.n_solutions,
+            "scale": self.scale,
+            "deterministic": self.deterministic,
+            "deterministic_time": self.deterministic_time,
+        }
+
     def __repr__(self) -> str:
         return (
             f"CPSATSampler(time_limit={self.time_limit}, workers={self.workers}, "
@@ -277,11 +290,7 @@ class CPSATSampler(Sampler):
         _check_positive("time_limit", time_limit, integer=False)
         _check_positive("workers", workers, integer=True)
         _check_positive("n_solutions", n_solutions, integer=True)
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValidationError(f"seed must be an integer or None, got {seed!r}")
-        seed = int(seed)
+        seed = normalize_seed(seed)
 
         t0 = self._timer()
         cp_model = _cp_model()
@@ -370,7 +379,9 @@ class CPSATSampler(Sampler):
                 "deterministic": self.deterministic,
                 "deterministic_time": self.deterministic_time,
                 "n_terms": len(coefs),
+                "circuit_evals": 0,
+                "shots_total": 0,
                 "wall_s": self._timer() - t0,
             }
         )
-        return ss
+        return replace(ss, exact=bool(sc.exact and proven))

@@ -42,10 +42,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
+import socket
 import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -63,8 +66,12 @@ __all__ = [
     "content_hash",
 ]
 
-SCHEMA_VERSION = 1
-"""Version of the layout written by this code (kept in ``meta.schema_version``)."""
+SCHEMA_VERSION = 2
+"""Version of the layout written by this code (kept in ``meta.schema_version``).
+
+2: runs carry their process (``pid``, ``host``), a ``heartbeat_at`` and a
+lease (``lease_owner``, ``lease_until``), so a run whose process is gone is
+seen as *stale* and two drivers never run the same job."""
 
 STATUSES = ("running", "finished", "failed", "interrupted", "does-not-fit")
 """The statuses a run may have."""
@@ -151,7 +158,25 @@ def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
     _create_v1(conn)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _migrate_0_to_1}
+_V2_COLUMNS = (
+    ("pid", "INTEGER"),
+    ("host", "TEXT"),
+    ("heartbeat_at", "TEXT"),
+    ("lease_owner", "TEXT"),
+    ("lease_until", "REAL"),
+)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the run's process, heartbeat and lease columns."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+    for name, kind in _V2_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+    conn.execute("CREATE INDEX IF NOT EXISTS runs_status ON runs (status)")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 """``{from_version: migrate(conn)}``; each step moves the layout from one version to the next.
 
 Migrations run in order inside one transaction when a store is opened; the
@@ -285,6 +310,16 @@ def _int(value: Any, what: str, *, none_ok: bool = False) -> int | None:
         raise QslackError(f"{what} must be an integer, got {value!r}") from None
 
 
+def _big(value: int | None) -> int | str | None:
+    """An int as SQLite can hold it: beyond 64 bits as ``"big:<decimal>"`` (sizes like 2**70 qubits).
+
+    The prefix keeps SQLite's INTEGER column affinity from turning the text into a float.
+    """
+    if value is None:
+        return None
+    return value if -(2**63) <= value < 2**63 else f"big:{value}"
+
+
 def _float(value: Any, what: str) -> float | None:
     if value is None:
         return None
@@ -340,27 +375,43 @@ class Store:
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path = "qslack.db") -> None:
+    def __init__(self, path: str | Path = "qslack.db", *, create: bool = True) -> None:
         self._display = str(path)
         self.path = Path(path) if str(path) == ":memory:" else Path(path).expanduser()
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
+        self.read_only = False
+        target = str(self.path)
         if str(path) != ":memory:":
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise QslackError(f"cannot create the directory of store {self._display}: {exc}") from exc
             if self.path.is_dir():
                 raise QslackError(f"store {self._display} is a directory, not a database file")
+            if not create and not self.path.exists():
+                raise QslackError(
+                    f"no store at {self._display} (nothing was run with this --db; "
+                    "`qslack solve` or `qslack sweep` creates it)"
+                )
+            if create:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise QslackError(
+                        f"cannot create the directory of store {self._display}: {exc.strerror or exc}"
+                    ) from exc
+            if self.path.exists() and not os.access(self.path, os.W_OK):
+                if create:
+                    raise QslackError(f"store {self._display} is read-only: this command writes to it")
+                self.read_only = True
+                target = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
         try:
-            conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None)
+            conn = sqlite3.connect(target, timeout=5.0, isolation_level=None, uri=self.read_only)
         except sqlite3.Error as exc:
             raise QslackError(f"cannot open store {self._display}: {exc}") from exc
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
             self._conn = conn
             self._init_schema()
         except sqlite3.DatabaseError as exc:
@@ -368,6 +419,12 @@ class Store:
             self._conn = None
             if getattr(exc, "sqlite_errorcode", None) == _SQLITE_NOTADB or "not a database" in str(exc):
                 raise QslackError(f"{self._display} is not a qslack store (not an SQLite database)") from exc
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise QslackError(f"store {self._display} is read-only: cannot write to it") from exc
+            if "unable to open" in str(exc):
+                raise QslackError(
+                    f"cannot open store {self._display}: its folder is not writable or does not exist"
+                ) from exc
             raise QslackError(f"cannot open store {self._display}: {exc}") from exc
         except BaseException:
             conn.close()
@@ -509,6 +566,11 @@ class Store:
             self._check_not_newer(version)
             if version == SCHEMA_VERSION:
                 return
+        if self.read_only:
+            raise QslackError(
+                f"store {self._display} is read-only and "
+                + ("empty" if version is None else f"of schema {version}; open it writable once to migrate it")
+            )
         conn = self._db()
         with self.transaction():
             version = self._read_version()  # again, under the write lock
@@ -564,8 +626,9 @@ class Store:
         run = dict(row)
         for key in _RUN_JSON:
             run[key] = _from_json(run[key])
-        if isinstance(run["seed"], str):
-            run["seed"] = int(run["seed"])
+        for key in ("seed", "qubits_slack", "n_qubits"):
+            if isinstance(run.get(key), str):
+                run[key] = int(run[key].removeprefix("big:"))
         return run
 
     # ------------------------------------------------------------------ runs
@@ -652,8 +715,8 @@ class Store:
             "instance_name": None if name is None else str(name),
             "instance": _encode(instance, "instance"),
             "program_hash": str(program_hash),
-            "n_qubits": _int(n_qubits, "n_qubits"),
-            "qubits_slack": _int(qubits_slack, "qubits_slack", none_ok=True),
+            "n_qubits": _big(_int(n_qubits, "n_qubits")),
+            "qubits_slack": _big(_int(qubits_slack, "qubits_slack", none_ok=True)),
             "known_optimum": _float(known_optimum, "known_optimum"),
             "reference": None if reference is None else _encode(reference, "reference"),
             "method": str(method),
@@ -663,6 +726,9 @@ class Store:
             "status": "running",
             "created_at": _now(),
             "provenance": _encode(provenance, "provenance"),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "heartbeat_at": _now(),
         }
         columns = ", ".join(["run_id", *row])
         marks = ", ".join("?" * (len(row) + 1))
@@ -763,7 +829,9 @@ class Store:
         rows = self._db().execute(sql + " ORDER BY created_at, rowid", args).fetchall()
         return [self._decode_run(r) for r in rows]
 
-    def finish_run(self, run_id: str, status: str, result: dict[str, Any]) -> None:
+    def finish_run(
+        self, run_id: str, status: str, result: dict[str, Any], *, message: str | None = None
+    ) -> None:
         """Close a run: set its status and store its result (``wall_s`` and the like live in ``result``).
 
         Parameters
@@ -794,8 +862,19 @@ class Store:
         with self.transaction():
             self._require_run(run_id)
             self._db().execute(
-                "UPDATE runs SET status = ?, result = ?, finished_at = ? WHERE run_id = ?",
-                (status, encoded, finished_at, run_id),
+                "UPDATE runs SET status = ?, result = ?, finished_at = ?, message = COALESCE(?, message) "
+                "WHERE run_id = ?",
+                (status, encoded, finished_at, message, run_id),
+            )
+
+    def update_config(self, run_id: str, config: dict[str, Any]) -> None:
+        """Replace the run's stored configuration (``options["config"]``), e.g. more steps on resume."""
+        run = self.get_run(run_id)
+        options = dict(run["options"] or {})
+        options["config"] = config
+        with self.transaction():
+            self._db().execute(
+                "UPDATE runs SET options = ? WHERE run_id = ?", (_encode(options, "options"), run["run_id"])
             )
 
     def set_status(self, run_id: str, status: str, message: str | None = None) -> None:
@@ -821,6 +900,82 @@ class Store:
                 "UPDATE runs SET status = ?, message = ?, finished_at = ? WHERE run_id = ?",
                 (status, None if message is None else str(message), finished_at, run_id),
             )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's process (this one) is alive and working on it."""
+        with self.transaction():
+            self._db().execute(
+                "UPDATE runs SET heartbeat_at = ?, pid = ?, host = ? WHERE run_id = ?",
+                (_now(), os.getpid(), socket.gethostname(), run_id),
+            )
+
+    def claim(self, run_id: str, owner: str, *, ttl: float = 120.0) -> bool:
+        """Take the run's lease for ``ttl`` seconds unless another owner holds a live one.
+
+        Two drivers on one store never run the same run: the second one's
+        claim fails until the first one's lease expires (a dead driver
+        leaves no ghost).  Renewing one's own lease always succeeds.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> store = Store(Path(tempfile.mkdtemp()) / "qslack.db")
+        >>> rid = store.create_run(run_key="k", instance={}, program_hash="h", n_qubits=3,
+        ...                        method="subgradient", seed=0, provenance={})
+        >>> store.claim(rid, "a"), store.claim(rid, "b"), store.claim(rid, "a")
+        (True, False, True)
+        >>> store.release(rid, "a"); store.claim(rid, "b")
+        True
+        >>> store.close()
+        """
+        now = time.time()
+        with self.transaction():
+            cur = self._db().execute(
+                "UPDATE runs SET lease_owner = ?, lease_until = ?, heartbeat_at = ? WHERE run_id = ? AND "
+                "(lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)",
+                (owner, now + float(ttl), _now(), run_id, owner, now),
+            )
+            return cur.rowcount == 1
+
+    def release(self, run_id: str, owner: str) -> None:
+        """Give the run's lease back (only the owner's)."""
+        with self.transaction():
+            self._db().execute(
+                "UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE run_id = ? AND lease_owner = ?",
+                (run_id, owner),
+            )
+
+    def is_stale(self, run: Mapping[str, Any], *, after: float = 600.0) -> bool:
+        """Whether a ``running`` run has no live process: its pid is gone (same host) or no
+        heartbeat for ``after`` seconds (another host), and no live lease."""
+        if run.get("status") != "running":
+            return False
+        lease = run.get("lease_until")
+        if lease is not None and float(lease) > time.time():
+            return False
+        pid, host = run.get("pid"), run.get("host")
+        if pid is not None and host == socket.gethostname():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:  # alive, another user's
+                return False
+            return False
+        beat = run.get("heartbeat_at") or run.get("created_at")
+        age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds() if beat else math.inf
+        return age > after
+
+    def delete_runs(self, run_ids: list[str]) -> list[str]:
+        """Delete runs (and their steps, state, solutions, jobs); the full ids deleted."""
+        full = [self._resolve(r) for r in run_ids]
+        with self.transaction():
+            for rid in full:
+                self._db().execute("DELETE FROM runs WHERE run_id = ?", (rid,))
+        return full
 
     # ------------------------------------------------------------------ steps and state
 

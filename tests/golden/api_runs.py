@@ -13,46 +13,48 @@ def lazy_rows_resumed() -> dict[str, Any]:
     """
     import json
 
-    from qslack.dual.api import DualSolver, default_multipliers
+    from qslack.dual import DualProblem, DualState, ask, default_multipliers, init_state, step
     from qslack.model.lagrangian import LagrangianForm
+    from qslack.problems import hooks_for
     from qslack.problems.catalog import build_program, load_instance
     from qslack.samplers.ortools import CPSATSampler
 
     program = build_program(load_instance("gen:tsp?n=10&seed=4"), encoding="edge")
     sampler = CPSATSampler(time_limit=600.0, workers=1, deterministic_time=0.5)
-    form = LagrangianForm(program)
-    _, rho0 = default_multipliers(form, rho=1.0)
+    problem = DualProblem(LagrangianForm(program), hooks_for("tsp"))
+    _, rho0 = default_multipliers(problem.form, rho=1.0)
 
-    def new() -> DualSolver:
-        return DualSolver(form, method="subgradient", rho0=rho0, seed=11, exact_oracle=True)
-
-    solver = new()
+    state = init_state(problem, "subgradient", rho0=rho0, seed=11)
+    hist = []
     for _ in range(2):
-        ask = solver.ask()
-        solver.tell(sampler.sample(ask.qubo, seed=ask.seed))
-    state = json.loads(json.dumps(solver.state_dict()))
-    solver = new()
-    solver.load_state(state)
+        req = ask(state, problem)
+        state, it = step(state, sampler.sample(req.qubo, seed=req.seed), problem)
+        hist.append(it)
+    saved = json.loads(json.dumps(state.to_dict()))
+    problem = DualProblem(LagrangianForm(program), hooks_for("tsp"))  # a fresh process's view
+    state = DualState.from_dict(saved)
     for _ in range(2):
-        ask = solver.ask()
-        solver.tell(sampler.sample(ask.qubo, seed=ask.seed))
-    hist = [h.to_dict() for h in solver.history]
-    for h in hist:
+        req = ask(state, problem)
+        state, it = step(state, sampler.sample(req.qubo, seed=req.seed), problem)
+        hist.append(it)
+    out = [h.to_dict() for h in hist]
+    for h in out:
         h.pop("wall_s")
     return {
-        "history": hist,
-        "lam": solver.lam.tolist(),
-        "rows": list(solver.program.con_names),
-        "best_objective": solver.native(solver.best_obj),
+        "history": out,
+        "lam": state.lam.tolist(),
+        "rows": list(problem.form_for(state.rows).program.con_names),
+        "best_objective": problem.native(state.best.objective),
     }
 
 
 def fake_hardware_resumed(db: Path) -> str:
     """mknap1#1, bundle, fake-torino profile, p=1: one step, stop, resume to 3 steps; the run id."""
-    from qslack import runner
+    from qslack.runs.config import SolveConfig
+    from qslack.runs.stored import resume, solve
     from qslack.store.db import Store
 
-    cfg = runner.SolveConfig(
+    cfg = SolveConfig(
         instance="mknap1#1",
         method="bundle",
         sampler="qaoa",
@@ -68,7 +70,7 @@ def fake_hardware_resumed(db: Path) -> str:
         reference_time_limit=30.0,
     )
     with Store(db) as store:
-        run_id, res, _ = runner.solve(cfg, store, stop_after=1)
+        run_id, res, _ = solve(cfg, store, stop_after=1)
         assert res is not None and res.status == "interrupted"
-        runner.resume(run_id, store)
+        resume(run_id, store)
     return run_id

@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from qslack.exceptions import OptionError, ValidationError
+from qslack._rng import normalize_seed
+from qslack.exceptions import OptionError, ResourceError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
 from qslack.samplers.qaoa.angles import as_theta, split
@@ -93,6 +94,7 @@ class QAOASampler(Sampler):
         "maxiter": "budget",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
+    warm_start: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -150,6 +152,16 @@ class QAOASampler(Sampler):
             "aer_method": self.aer_method,
         }
 
+    def check_fits(self, n_vars: int) -> None:
+        """The statevector (state + diagonal) must fit the available memory; nothing is allocated."""
+        from qslack.samplers.qaoa.kernel import check_memory
+
+        if n_vars > 64:
+            big = str(n_vars) if n_vars < 10**6 else f"~2^{n_vars.bit_length() - 1}"
+            raise ResourceError(f"{big} qubits: a statevector of 2^{big} amplitudes cannot be simulated")
+        dtype = np.complex64 if self.dtype == "complex64" else np.complex128
+        check_memory(n_vars, dtype)
+
     # ---------------------------------------------------------------- engines
     def _engine(self, qubo: QUBO, scale: float) -> tuple[Any, Any]:
         """``(evaluate(theta) -> probabilities-or-state handle, expectation fn)``."""
@@ -180,7 +192,7 @@ class QAOASampler(Sampler):
             sampler's ``seed``, else a fresh one, recorded in ``info["seed"]``.
         init : array_like or dict, optional
             Warm-start angles (``[gammas, betas]`` of any depth, resampled to ``p``,
-            or an earlier SampleSet's ``info["angles"]``).
+            or an earlier SampleSet's ``params``).
         shots, maxiter : int, optional
             Override the sampler's.
         """
@@ -189,8 +201,7 @@ class QAOASampler(Sampler):
         self._check_options(options)
         shots = int(options.get("shots", self.shots))
         maxiter = int(options.get("maxiter", self.maxiter))
-        if seed is None:
-            seed = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        seed = normalize_seed(self.seed if seed is None else seed)
         t0 = time.perf_counter()
         ising = qubo.to_ising()
         scale = ising.scale
@@ -245,6 +256,9 @@ class QAOASampler(Sampler):
         rng = np.random.default_rng(seed)
         idx, counts = sample_from_probabilities(probs, shots, rng)
         g, b = split(theta)
+        # on hardware every evaluation is one circuit of `shots` shots; the last one prepares the
+        # final state, which is the sampling run
+        circuits = len(history)
         info = {
             "backend": self.backend,
             "device": self.device,
@@ -259,10 +273,19 @@ class QAOASampler(Sampler):
             "expectation": float(probs @ diag),
             "history": history,
             "n_evals": len(history),
+            "circuit_evals": circuits,
+            "shots_total": circuits * shots,
             "timings": {"build_s": t_build, "optimise_s": t_opt, "total_s": time.perf_counter() - t0},
-            "probabilities": probs,
         }
-        return SampleSet.from_indices(idx, counts, qubo, info=info, diagonal=np.asarray(diag))
+        return SampleSet.from_indices(
+            idx,
+            counts,
+            qubo,
+            info=info,
+            diagonal=np.asarray(diag),
+            probabilities=probs,
+            params={"gammas": g.tolist(), "betas": b.tolist()},
+        )
 
 
 def _cvar(diag: np.ndarray, probs: np.ndarray, alpha: float) -> float:

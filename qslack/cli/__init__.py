@@ -1,7 +1,8 @@
-"""The ``qslack`` command line: drives every stage, holds no logic of its own.
+"""The ``qslack`` command line: parses, calls the library, prints; it holds no logic of its own.
 
 Heavy libraries (qiskit, Aer, OR-Tools) are imported inside the commands that
-need them, so ``qslack --help`` stays fast.
+need them, so ``qslack --help`` stays fast.  Every :class:`~qslack.exceptions.QslackError`
+is printed on one line (exit code 2); Ctrl-C stores what was done and exits 130.
 """
 
 from __future__ import annotations
@@ -34,18 +35,45 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _error(message: object) -> None:
+    """One line on stderr, printed as typed (no rich markup: brackets in file formats survive)."""
+    text = " ".join(str(message).split())
+    err_console.print(f"error: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _handles_errors(fn: F) -> F:
-    """Print a QslackError on one line (no traceback) and exit with code 2."""
+    """Print a QslackError on one line (no traceback) and exit with code 2; Ctrl-C exits 130."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except QslackError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            _error(exc)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted (nothing was running that needs resuming)", markup=False)
+            raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from qslack import __version__
+
+        print(f"qslack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Slack-free Lagrangian QUBOs and dual loops around QAOA (TSP, MDKP, MIS)."""
 
 
 def _json_default(o: Any) -> Any:
@@ -71,7 +99,8 @@ FormatOpt = Annotated[str | None, typer.Option("--format", help="Override the de
 ProblemOpt = Annotated[
     str | None, typer.Option("--problem", help="Override the problem (tsp, mdkp, mis, program).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+DbOpt = Annotated[Path, typer.Option("--db", help="SQLite store.")]
 
 
 def _load(instance: str, take: int | None, fmt: str | None, problem: str | None):  # type: ignore[no-untyped-def]
@@ -127,7 +156,8 @@ def inspect(
     problem: ProblemOpt = None,
     lam: Annotated[float, typer.Option("--lam", help="Multiplier on every row for --export-qubo.")] = 0.0,
     rho: Annotated[
-        float, typer.Option("--rho", help="Quadratic weight on every row for --export-qubo.")
+        float,
+        typer.Option("--rho", help="Scale of the default quadratic weights for --export-qubo (as in solve)."),
     ] = 1.0,
     export_qubo: Annotated[
         Path | None, typer.Option("--export-qubo", help="Write the QUBO (.json or .qs).")
@@ -160,6 +190,7 @@ def inspect(
         "known_optimum": loaded.known_optimum,
     }
     if export_qubo is not None:
+        from qslack.dual import default_multipliers
         from qslack.formats.qubo import write_qubo
         from qslack.model.lagrangian import LagrangianForm
         from qslack.model.slack import slack_qubo
@@ -167,7 +198,8 @@ def inspect(
         if slack:
             q = slack_qubo(prog).qubo
         else:
-            q = LagrangianForm(prog, cache=False).qubo(lam, rho)
+            form = LagrangianForm(prog, cache=False)
+            q = form.qubo(lam, default_multipliers(form, rho=rho)[1])
         write_qubo(export_qubo, q, comment=f"{loaded.name} ({'slack' if slack else f'lam={lam} rho={rho}'})")
         out["exported"] = str(export_qubo)
     if as_json:
@@ -255,81 +287,66 @@ def baseline(
 
 
 # --------------------------------------------------------------------------- solve
-DbOpt = Annotated[Path, typer.Option("--db", help="SQLite store.")]
+def _writable(path: Path | None, what: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    if path is None:
+        return
+    import os
+
+    if path.is_dir():
+        raise QslackError(f"{what} {path} is a directory, not a file")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise QslackError(f"{what} {path}: folder {parent} does not exist")
+    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
+        raise QslackError(f"{what} {path} cannot be written (permission denied)")
 
 
-def _fmt(v: Any, digits: int = 6) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}"
-    return str(v)
+def _parse_options(option: list[str] | None) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    for item in option or []:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise QslackError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            opts[key] = json.loads(val)
+        except json.JSONDecodeError:
+            opts[key] = val
+    return opts
 
 
-def _progress_callback(total: int, quiet: bool):  # type: ignore[no-untyped-def]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _drive_and_print(
+    store: Any, h: Any, db: Path, *, as_json: bool, time_limit: float | None, write_solution: Path | None
+) -> None:
+    """Drive a stored run with progress output, print its summary; exit 130 if interrupted."""
+    from qslack.cli.printing import LEGEND, StepReporter, print_summary, step_row
+    from qslack.problems.solution import write_solution as write_sol
+    from qslack.runs.stored import result_summary, run_handle
 
-    table = Table(title="dual steps", show_lines=False)
-    for col in ("step", "|lam|", "violation", "best feasible", "dual value", "p_feasible", "note"):
-        table.add_column(col, justify="right" if col != "note" else "left")
-    progress = Progress(
-        TextColumn("[bold]solve"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-    )
-
-    def cb(it, solver) -> None:  # type: ignore[no-untyped-def]
-        import numpy as np
-
-        table.add_row(
-            str(it.step),
-            _fmt(float(np.linalg.norm(it.lam)), 4),
-            _fmt(it.max_violation, 4),
-            _fmt(it.best_objective),
-            _fmt(it.dual_value),
-            _fmt(it.p_feasible, 3),
-            it.note,
+    with StepReporter(h.prep.cfg.iters, quiet=as_json, console=console, err_console=err_console) as rep:
+        for rec in h.history:  # a resumed run shows its earlier steps too
+            rep.table.add_row(*step_row(rec))
+        _, res = run_handle(store, h, callback=rep, time_limit=time_limit)
+    assert res is not None
+    summary = result_summary(res, h.prep)
+    if write_solution is not None:
+        x = res.best_x if res.best_x is not None else res.best_x_repaired
+        if x is None:
+            err_console.print("no feasible solution to write", markup=False)
+        else:
+            write_sol(write_solution, h.prep.loaded, h.prep.program, x)
+    if as_json:
+        _print_json({"run_id": h.run_id, **summary})
+    else:
+        if rep.table.row_count:
+            console.print(rep.table)
+        print_summary(console, h.run_id, summary)
+        console.print(LEGEND, style="dim", markup=False, highlight=False)
+    if res.status == "interrupted":
+        err_console.print(
+            f"interrupted: resume with  qslack solve --resume {h.run_id} --db {db}", markup=False, highlight=False
         )
-        progress.update(task, completed=it.step + 1)
-
-    task = progress.add_task("solve", total=total)
-    return progress, table, cb
-
-
-def _print_summary(run_id: str, summary: dict[str, Any], prep: Any) -> None:
-    t = Table(title=f"{summary['instance']}: {summary['method']} with {summary['sampler']} (run {run_id})")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    ref = summary.get("reference") or {}
-    gap = summary.get("gap")
-    t.add_row("best feasible (raw samples)", _fmt(summary["best_objective"]))
-    t.add_row("gap to optimum", "-" if gap is None else f"{100 * gap:.2f} %")
-    t.add_row("best after repair", _fmt(summary["best_objective_repaired"]))
-    t.add_row("optimum (known / OR-Tools)", f"{_fmt(summary['optimum'])} / {_fmt(ref.get('objective'))}")
-    bound = summary["dual_bound"]
-    t.add_row(
-        "dual bound", f"{_fmt(bound)} ({'certified' if summary['dual_bound_certified'] else 'estimate'})"
-    )
-    t.add_row("p(feasible), final state", _fmt(summary["p_feasible"], 3))
-    t.add_row(
-        "qubits slack-free / with slack",
-        f"[green]{summary['qubits_slack_free']}[/] / [red]{summary['qubits_slack']}[/]",
-    )
-    t.add_row("steps", str(summary["n_iterations"]))
-    t.add_row("status", f"{summary['status']}: {summary['message']}")
-    if summary.get("profile"):
-        t.add_row("hardware profile", str(summary["profile"]))
-    isa = summary.get("isa")
-    if isa:
-        t.add_row(
-            "ISA circuit: depth / two-qubit gates", f"{isa.get('depth')} / {isa.get('two_qubit_gates')}"
-        )
-    t.add_row("wall time", f"{summary['wall_s']:.1f} s")
-    console.print(t)
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -353,11 +370,15 @@ def solve(
     ] = "statevector",
     p: Annotated[int, typer.Option("--p", help="QAOA depth.")] = 2,
     shots: Annotated[int, typer.Option("--shots")] = 1000,
-    qaoa_maxiter: Annotated[int, typer.Option("--qaoa-maxiter", help="COBYLA evaluations per step.")] = 60,
-    iters: Annotated[int, typer.Option("--iters", help="Outer (dual) steps.")] = 15,
-    rho: Annotated[float, typer.Option("--rho", help="Quadratic weight scale (0: plain Lagrangian).")] = 1.0,
+    qaoa_maxiter: Annotated[int, typer.Option("--qaoa-maxiter", help="Optimiser evaluations per step.")] = 60,
+    iters: Annotated[
+        int | None, typer.Option("--iters", help="Outer (dual) steps [default: 15; with --resume: the new total].")
+    ] = None,
+    rho: Annotated[float, typer.Option("--rho", help="Scale of the quadratic weights (0: plain Lagrangian).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds (with --resume: for the resumed part).")
+    ] = None,
     option: Annotated[
         list[str] | None, typer.Option("--option", "-o", help="Method option KEY=VALUE (JSON value).")
     ] = None,
@@ -370,150 +391,202 @@ def solve(
     optimize_on: Annotated[
         str, typer.Option("--optimize-on", help="fake/ibm: statevector (transfer angles) or noisy-cvar.")
     ] = "statevector",
+    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads of the QAOA kernel.")] = None,
     write_solution: Annotated[
         Path | None, typer.Option("--write-solution", help="TSPLIB .tour or plain .sol.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Slack-free dual loop around a sampler; every step stored; Ctrl-C stores and says how to resume."""
-    from qslack import runner
+    from qslack.runs.config import SolveConfig
+    from qslack.runs.stored import RunHandle, open_run, start
     from qslack.store.db import Store
 
-    opts: dict[str, Any] = {}
-    for item in option or []:
-        key, sep, val = item.partition("=")
-        if not sep:
-            raise QslackError(f"--option expects KEY=VALUE, got {item!r}")
-        try:
-            opts[key] = json.loads(val)
-        except json.JSONDecodeError:
-            opts[key] = val
-    with Store(db) as store:
-        if resume is not None and store.jobs(store.get_run(resume)["run_id"]):
-            # a hardware run: collect jobs as they finish and submit the next steps
-            from qslack.hardware.jobs import run_until_done
-
+    _writable(write_solution, "--write-solution")
+    if resume is not None:
+        with Store(db, create=False) as store:
             rid = store.get_run(resume)["run_id"]
-            run_until_done(
-                store, rid, on_outcome=lambda o: err_console.print(f"step {o.step}: {o.action} {o.detail}")
-            )
+            if store.jobs(rid):
+                _follow_jobs(store, rid, db, poll=30.0, as_json=as_json)
+                return
             run = store.get_run(rid)
-            if as_json:
-                _print_json({"run_id": rid, **(run["result"] or {})})
-            else:
-                console.print(f"run {rid}: {run['status']}")
-            return
-        if resume is not None:
-            run = store.get_run(resume)
-            total = run["options"]["config"]["iters"]
-            progress, table, cb = _progress_callback(total, as_json)
-            with progress:
-                run_id, result, prep = runner.resume(resume, store, callback=cb)
-        else:
-            if instance is None:
-                raise QslackError("give an INSTANCE, or --resume RUN_ID")
-            if sampler not in runner.SAMPLERS:
-                raise QslackError(f"unknown sampler {sampler!r}; choose from {runner.SAMPLERS}")
-            cfg = runner.SolveConfig(
-                instance=instance,
-                method=method,
-                take=take,
-                encoding=encoding,
-                fmt=fmt,
-                problem=problem,
-                sampler=sampler,
-                backend=backend,
-                p=p,
-                shots=shots,
-                qaoa_maxiter=qaoa_maxiter,
-                iters=iters,
-                rho=rho,
-                seed=seed,
-                time_limit=time_limit,
-                options=opts,
-                profile=profile,
-                optimize_on=optimize_on,
-            )
-            progress, table, cb = _progress_callback(iters, as_json)
-            with progress:
-                run_id, result, prep = runner.solve(cfg, store, callback=cb)
-        if result is None:
-            run = store.get_run(run_id)
-            out = {"run_id": run_id, **run["result"], "status": "does-not-fit"}
-            if as_json:
-                _print_json(out)
-            else:
-                console.print(f"[yellow]{run['result']['message']}[/] (run {run_id} recorded)")
-            return
-        summary = runner.result_summary(result, prep)
-        if write_solution is not None:
-            _write_solution(write_solution, prep, result)
-        if as_json:
-            _print_json({"run_id": run_id, **summary})
-        else:
-            console.print(table)
-            _print_summary(run_id, summary, prep)
-            if result.status == "interrupted":
-                console.print(
-                    f"[yellow]interrupted[/]: resume with  qslack solve --resume {run_id} --db {db}"
+            if run["status"] == "running" and not store.is_stale(run):
+                raise QslackError(
+                    f"run {rid} is running in process {run.get('pid')} on {run.get('host')}; "
+                    "wait for it, or stop it first"
                 )
-        if result.status == "interrupted":
-            raise typer.Exit(130)
+            h = open_run(store, rid, iters=iters)
+            if iters is not None:
+                store.update_config(rid, h.prep.cfg.to_dict())
+            if not as_json:
+                err_console.print(
+                    f"resuming run {rid} at step {h.state.step} of {h.prep.cfg.iters} ({db})", markup=False
+                )
+            _drive_and_print(store, h, db, as_json=as_json, time_limit=time_limit, write_solution=write_solution)
+        return
+    if instance is None:
+        raise QslackError("give an INSTANCE, or --resume RUN_ID")
+    cfg = SolveConfig(
+        instance=instance,
+        method=method,
+        take=take,
+        encoding=encoding,
+        fmt=fmt,
+        problem=problem,
+        sampler=sampler,
+        backend=backend,
+        p=p,
+        shots=shots,
+        qaoa_maxiter=qaoa_maxiter,
+        iters=15 if iters is None else iters,
+        rho=rho,
+        seed=seed,
+        time_limit=time_limit,
+        options=_parse_options(option),
+        profile=profile,
+        optimize_on=optimize_on,
+        threads=threads,
+    ).validate()
+    with Store(db) as store:
+        h = start(cfg, store)
+        if not isinstance(h, RunHandle):
+            run_id, why = h
+            if as_json:
+                _print_json({"run_id": run_id, **(store.get_run(run_id)["result"] or {}), "status": "does-not-fit"})
+            else:
+                console.print(f"{why} (run {run_id} recorded as does-not-fit)", markup=False, highlight=False)
+            return
+        if not as_json:
+            err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
+        _drive_and_print(store, h, db, as_json=as_json, time_limit=None, write_solution=write_solution)
 
 
-def _write_solution(path: Path, prep: Any, result: Any) -> None:
-    from qslack.problems import decode
-
-    x = result.best_x if result.best_x is not None else result.best_x_repaired
-    if x is None:
-        raise QslackError("no feasible solution to write")
-    if prep.loaded.problem == "tsp" and path.suffix == ".tour":
-        from qslack.formats.tsplib import write_tour
-
-        write_tour(path, decode(prep.program, x), name=prep.loaded.name, comment="qslack solve")
-    else:
-        names = [v for v, b in zip(prep.program.var_names, x, strict=True) if b]
-        path.write_text("\n".join(names) + "\n")
+# --------------------------------------------------------------------------- runs
+runs_app = typer.Typer(
+    help="Stored runs: list (default), show, delete.", invoke_without_command=True, no_args_is_help=False
+)
+app.add_typer(runs_app, name="runs")
 
 
-@app.command()
+def _flat_run(store: Any, r: dict[str, Any]) -> dict[str, Any]:
+    res = r.get("result") or {}
+    status = r["status"]
+    if status == "running" and store.is_stale(r):
+        status = "stale"
+    return {
+        "run_id": r["run_id"],
+        "status": status,
+        "instance": r["instance_name"],
+        "method": r["method"],
+        "sampler": (r.get("sampler") or {}).get("sampler"),
+        "seed": r["seed"],
+        "best_objective": res.get("best_objective"),
+        "gap": res.get("gap"),
+        "p_feasible": res.get("p_feasible"),
+        "p_optimal": res.get("p_optimal"),
+        "n_qubits": r["n_qubits"],
+        "qubits_slack": r["qubits_slack"],
+        "message": r.get("message"),
+        "created_at": r["created_at"],
+        "finished_at": r.get("finished_at"),
+    }
+
+
+@runs_app.callback()
 @_handles_errors
 def runs(
+    ctx: typer.Context,
     db: DbOpt = Path("qslack.db"),
     export: Annotated[str | None, typer.Option("--export", help="Write RUN_ID as JSON to stdout.")] = None,
     instance: Annotated[str | None, typer.Option("--instance")] = None,
     method: Annotated[str | None, typer.Option("--method")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Only runs of this status (running, finished, failed, interrupted, "
+                     "does-not-fit, stale)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List stored runs, or export one as JSON."""
-    from qslack.store.db import Store
+    """List stored runs (``--status failed`` or ``stale`` for those to look at), or export one as JSON."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"db": db}
+        return
+    from qslack.store.db import STATUSES, Store
 
-    with Store(db) as store:
+    if status is not None and status not in (*STATUSES, "stale"):
+        raise QslackError(f"unknown --status {status!r}; choose from {', '.join((*STATUSES, 'stale'))}")
+    with Store(db, create=False) as store:
         if export is not None:
             _print_json(store.export_run(export))
             return
-        rows = store.list_runs(instance=instance, method=method)
+        rows = [_flat_run(store, r) for r in store.list_runs(instance=instance, method=method)]
+    if status is not None:
+        rows = [r for r in rows if r["status"] == status]
     if as_json:
         _print_json(rows)
         return
     t = Table(title=f"runs in {db}")
-    for col in ("run", "instance", "method", "sampler", "seed", "status", "best", "gap %", "qubits"):
-        t.add_column(col)
+    t.add_column("run", no_wrap=True, min_width=12)
+    for col in ("instance", "method", "sampler", "seed", "status", "best", "gap %"):
+        t.add_column(col, overflow="fold", justify="right" if col in ("seed", "best", "gap %") else "left")
+    from qslack.cli.printing import fmt
+
     for r in rows:
-        res = r.get("result") or {}
-        gap = res.get("gap")
+        gap = r["gap"]
         t.add_row(
-            r["run_id"],
-            r["instance_name"],
-            r["method"],
-            (r.get("sampler") or {}).get("sampler", ""),
-            str(r["seed"]),
-            r["status"],
-            _fmt(res.get("best_objective")),
-            "-" if gap is None else f"{100 * gap:.2f}",
-            str(r["n_qubits"]),
+            r["run_id"], str(r["instance"]), r["method"], str(r["sampler"] or ""), str(r["seed"]), r["status"],
+            fmt(r["best_objective"]), "-" if gap is None else f"{100 * gap:.2f}",
         )
     console.print(t)
+
+
+@runs_app.command("show")
+@_handles_errors
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    db: DbOpt = Path("qslack.db"),
+    as_json: JsonOpt = False,
+) -> None:
+    """The step table and summary of a stored run."""
+    from qslack.cli.printing import fmt, step_row, step_table
+    from qslack.store.db import Store
+
+    with Store(db, create=False) as store:
+        run = store.get_run(run_id)
+        steps = store.steps(run["run_id"])
+        flat = _flat_run(store, run)
+    if as_json:
+        _print_json({**flat, "result": run.get("result"), "steps": [s["record"] for s in steps]})
+        return
+    t = step_table(f"run {run['run_id']}: {run['instance_name']} {run['method']} ({flat['status']})")
+    for s in steps:
+        t.add_row(*step_row(s["record"]))
+    console.print(t)
+    if run.get("message"):
+        console.print(f"{flat['status']}: {run['message']}", markup=False, highlight=False)
+    res = run.get("result") or {}
+    if res:
+        console.print(
+            f"best {fmt(res.get('best_objective'))}, gap "
+            + ("-" if res.get("gap") is None else f"{100 * res['gap']:.2f} %")
+            + f", P(optimal) {fmt(res.get('p_optimal'), 3)}, P(feasible) {fmt(res.get('p_feasible'), 3)}",
+            markup=False,
+            highlight=False,
+        )
+
+
+@runs_app.command("delete")
+@_handles_errors
+def runs_delete(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids (or unique prefixes).")],
+    db: DbOpt = Path("qslack.db"),
+) -> None:
+    """Delete runs with their steps, states, solutions and jobs."""
+    from qslack.store.db import Store
+
+    with Store(db, create=False) as store:
+        gone = store.delete_runs(list(run_ids))
+    console.print(f"deleted {len(gone)} run(s): {', '.join(gone)}", markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- reports
@@ -532,7 +605,8 @@ def compare(
     from qslack.report.tables import compare_rows, rich_table, to_csv, to_json
     from qslack.store.db import Store
 
-    with Store(db) as store:
+    _writable(csv, "--csv")
+    with Store(db, create=False) as store:
         rows = compare_rows(store, instances=instance or None, methods=method or None)
     if csv is not None:
         to_csv(rows, csv)
@@ -556,9 +630,10 @@ def report(
     from qslack.report.html import write_report
     from qslack.store.db import Store
 
-    with Store(db) as store:
+    _writable(out, "--out")
+    with Store(db, create=False) as store:
         html_path, md_path = write_report(store, out, runs=runs_ or None, instances=instance or None)
-    console.print(f"report written: {html_path} (Markdown: {md_path})")
+    console.print(f"report written: {html_path} (Markdown: {md_path})", markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- sweep
@@ -574,13 +649,18 @@ def sweep(
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the report.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a benchmark suite; a rerun skips runs already in the store, then writes the report."""
+    """Run a benchmark suite; a rerun skips finished runs and resumes interrupted ones, then reports."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qslack.runs.sweep import load_suite, plan, run_suite
     from qslack.store.db import Store
-    from qslack.sweep import load_suite, plan, run_suite
 
+    if workers < 1:
+        raise QslackError(f"--workers must be >= 1, got {workers}")
     s = load_suite(suite)
+    if report_out is None and not no_report:
+        report_out = Path(f"{s.name}-report.html")
+    _writable(None if no_report else report_out, "--report")
     with Store(db) as store:
         todo = plan(s, store)
     missing = sum(1 for _, _, rid in todo if rid is None)
@@ -592,21 +672,29 @@ def sweep(
         console=err_console,
         disable=as_json,
     )
-    with progress:
-        task = progress.add_task("sweep", total=missing)
+    try:
+        with progress:
+            task = progress.add_task("sweep", total=missing)
 
-        def done(cfg, run_id, status, wall) -> None:  # type: ignore[no-untyped-def]
-            progress.update(task, advance=1)
-            if not as_json:
-                progress.console.print(
-                    f"{cfg.instance} {cfg.method}/{cfg.sampler} seed {cfg.seed}: {status} "
-                    f"({wall:.1f} s, run {run_id})",
-                    highlight=False,
-                )
+            def done(cfg, run_id, status, wall) -> None:  # type: ignore[no-untyped-def]
+                progress.update(task, advance=1)
+                if not as_json:
+                    progress.console.print(
+                        f"{cfg.instance} {cfg.method}/{cfg.sampler} seed {cfg.seed}: {status} "
+                        f"({wall:.1f} s, run {run_id})",
+                        markup=False,
+                        highlight=False,
+                    )
 
-        out = run_suite(s, db, workers=workers, on_done=done)
-    if report_out is None and not no_report:
-        report_out = Path(f"{s.name}-report.html")
+            out = run_suite(s, db, workers=workers, on_done=done)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: finished runs are stored; run the same command again to resume "
+            f"(qslack sweep {suite} --db {db})",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
     if report_out is not None and not no_report:
         from qslack.report.html import write_report
 
@@ -619,9 +707,10 @@ def sweep(
     else:
         console.print(
             f"{out['suite']}: {out['runs']} runs, {out['reused']} reused from the store, "
-            f"{out['ran']} run now "
-            f"{out['statuses']} in {out['wall_s']:.0f} s"
-            + (f"; report {out['report']}" if "report" in out else "")
+            f"{out['ran']} run now {out['statuses']} in {out['wall_s']:.0f} s"
+            + (f"; report {out['report']}" if "report" in out else ""),
+            markup=False,
+            highlight=False,
         )
 
 
@@ -637,17 +726,8 @@ def profiles(as_json: JsonOpt = False) -> None:
         _print_json([p.to_dict() for p in rows])
         return
     t = Table(title="hardware profiles")
-    for col in (
-        "profile",
-        "kind",
-        "backend",
-        "shots",
-        "opt. level",
-        "mode",
-        "error suppression",
-        "max qubits",
-    ):
-        t.add_column(col)
+    for col in ("profile", "kind", "backend", "shots", "opt. level", "mode", "error suppression", "max qubits"):
+        t.add_column(col, overflow="fold")
     for p in rows:
         sup = ", ".join(
             x
@@ -659,13 +739,7 @@ def profiles(as_json: JsonOpt = False) -> None:
             if x
         )
         t.add_row(
-            p.name,
-            p.kind,
-            p.backend,
-            str(p.shots),
-            str(p.optimization_level),
-            p.mode,
-            sup or "-",
+            p.name, p.kind, p.backend, str(p.shots), str(p.optimization_level), p.mode, sup or "-",
             str(p.max_qubits),
         )
     console.print(t)
@@ -675,7 +749,7 @@ def profiles(as_json: JsonOpt = False) -> None:
 @_handles_errors
 def submit(
     instance: InstanceArg,
-    profile: Annotated[str, typer.Option("--profile", help="An ibm-* (or fake-*) profile.")],
+    profile: Annotated[str, typer.Option("--profile", help="An ibm-* profile (real IBM backend).")],
     method: Annotated[str, typer.Option("--method")] = "subgradient",
     take: TakeOpt = None,
     encoding: EncodingOpt = "position",
@@ -687,25 +761,16 @@ def submit(
     db: DbOpt = Path("qslack.db"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Start a hardware run: submit its first step, store the job id and state, and return."""
-    from qslack import runner
-    from qslack.hardware.jobs import submit_run
+    """Start a hardware run on IBM: submit its first step, store the job id and state, and return."""
+    from qslack.hardware.profiles import load_profile
+    from qslack.runs.config import SolveConfig
+    from qslack.runs.hardware import submit_run
     from qslack.store.db import Store
 
-    cfg = runner.SolveConfig(
-        instance=instance,
-        method=method,
-        take=take,
-        encoding=encoding,
-        p=p,
-        qaoa_maxiter=qaoa_maxiter,
-        iters=iters,
-        rho=rho,
-        seed=seed,
-        profile=profile,
-    )
-    from qslack.hardware.profiles import load_profile
-
+    cfg = SolveConfig(
+        instance=instance, method=method, take=take, encoding=encoding, p=p, qaoa_maxiter=qaoa_maxiter,
+        iters=iters, rho=rho, seed=seed, profile=profile,
+    ).validate()
     if load_profile(profile).kind != "ibm":
         raise QslackError(
             f"profile {profile!r} runs locally (its jobs live in this process only); "
@@ -716,8 +781,12 @@ def submit(
     if as_json:
         _print_json({"run_id": run_id, "job_id": job_id})
     else:
-        console.print(f"run {run_id}: step 0 submitted as job {job_id}")
-        console.print(f"continue with  qslack jobs fetch {run_id} --db {db}  (add --wait to follow it)")
+        console.print(f"run {run_id}: step 0 submitted as job {job_id}", markup=False, highlight=False)
+        console.print(
+            f"continue with  qslack jobs fetch {run_id} --db {db}  (add --wait to follow it)",
+            markup=False,
+            highlight=False,
+        )
 
 
 jobs_app = typer.Typer(
@@ -736,18 +805,18 @@ def jobs_list(
     """Jobs in the store."""
     from qslack.store.db import Store
 
-    with Store(db) as store:
-        rows = store.jobs(run)
+    with Store(db, create=False) as store:
+        rows = store.jobs(store.get_run(run)["run_id"] if run else None)
     if as_json:
         _print_json([{k: v for k, v in j.items() if k != "result"} for j in rows])
         return
     t = Table(title=f"jobs in {db}")
     for col in ("job", "run", "step", "backend", "status", "updated"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold", no_wrap=col == "run")
     for j in rows:
         reason = (j.get("info") or {}).get("reason")
-        status = j["status"] + (f" ({reason})" if reason else "")
-        t.add_row(j["job_id"], j["run_id"], str(j["step"]), j["backend"], status, j.get("updated_at", ""))
+        st = j["status"] + (f" ({reason})" if reason else "")
+        t.add_row(j["job_id"], j["run_id"], str(j["step"]), j["backend"], st, j.get("updated_at", ""))
     console.print(t)
 
 
@@ -763,18 +832,41 @@ def jobs_status(
     """The status of a job: as stored, or live from the service."""
     from qslack.store.db import Store
 
-    with Store(db) as store:
+    with Store(db, create=False) as store:
         rows = [j for j in store.jobs() if j["job_id"] == job_id]
         if not rows:
             raise QslackError(f"no job {job_id!r} in {db}; see `qslack jobs list`")
         j = rows[0]
-        status = j["status"]
-        if live and status not in ("done", "failed", "cancelled"):
-            from qslack.hardware.jobs import service_for_run
+        st = j["status"]
+        if live and st not in ("done", "failed", "cancelled"):
+            from qslack.runs.hardware import service_for_run
 
-            status = service_for_run(store, j["run_id"]).status(job_id)
-            store.update_job(job_id, status)
-    console.print(f"job {job_id}: {status} (run {j['run_id']}, step {j['step']}, {j['backend']})")
+            st = service_for_run(store, j["run_id"]).status(job_id)
+            store.update_job(job_id, st)
+    console.print(f"job {job_id}: {st} (run {j['run_id']}, step {j['step']}, {j['backend']})", markup=False)
+
+
+def _follow_jobs(store: Any, run_id: str, db: Path, *, poll: float, as_json: bool) -> None:
+    """Collect and submit until the hardware run ends; Ctrl-C leaves the job in flight stored."""
+    from qslack.runs.hardware import run_until_done
+
+    def show(o) -> None:  # type: ignore[no-untyped-def]
+        err_console.print(f"step {o.step}: {o.action} {o.job_id or ''} {o.detail}", markup=False, highlight=False)
+
+    try:
+        out = run_until_done(store, run_id, poll_interval=poll, on_outcome=show)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: the job in flight is stored; continue with  qslack jobs fetch {run_id} --wait --db {db}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    run = store.get_run(out.run_id)
+    if as_json:
+        _print_json({"run_id": out.run_id, "status": run["status"], **(run["result"] or {})})
+    else:
+        console.print(f"run {out.run_id}: {run['status']}", markup=False, highlight=False)
 
 
 @jobs_app.command("fetch")
@@ -788,65 +880,53 @@ def jobs_fetch(
     db: DbOpt = Path("qslack.db"),
 ) -> None:
     """Collect a run's finished job, tell the solver, submit the next step."""
-    from qslack.hardware.jobs import advance, run_until_done
+    from qslack.runs.hardware import advance
     from qslack.store.db import Store
 
-    with Store(db) as store:
-        if not wait:
-            out = advance(store, run_id)
-            console.print(f"run {out.run_id} step {out.step}: {out.action} {out.job_id or ''} {out.detail}")
+    with Store(db, create=False) as store:
+        rid = store.get_run(run_id)["run_id"]
+        if wait:
+            _follow_jobs(store, rid, db, poll=poll, as_json=False)
             return
-
-        def show(o) -> None:  # type: ignore[no-untyped-def]
-            err_console.print(f"step {o.step}: {o.action} {o.job_id or ''} {o.detail}", highlight=False)
-
-        out = run_until_done(store, run_id, poll_interval=poll, on_outcome=show)
-        run = store.get_run(out.run_id)
-    console.print(f"run {out.run_id}: {run['status']}")
+        out = advance(store, rid)
+    console.print(
+        f"run {out.run_id} step {out.step}: {out.action} {out.job_id or ''} {out.detail}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @jobs_app.command("cancel")
 @_handles_errors
 def jobs_cancel(job_id: str, db: DbOpt = Path("qslack.db")) -> None:
     """Cancel a job at the service and record it (`jobs fetch` then resubmits its step)."""
-    from qslack.hardware.jobs import cancel_job
+    from qslack.runs.hardware import cancel_job
     from qslack.store.db import Store
 
-    with Store(db) as store:
+    with Store(db, create=False) as store:
         cancel_job(store, job_id)
-    console.print(f"job {job_id}: cancelled")
+    console.print(f"job {job_id}: cancelled", markup=False)
 
 
 # --------------------------------------------------------------------------- demo
+DEMO_INSTANCE = "mknap1#2"
+
+
 @app.command()
 @_handles_errors
 def demo(db: DbOpt = Path("qslack.db")) -> None:
     """The main job on a shipped instance: a slack-free QAOA solve of mknap1#2 beside OR-Tools."""
-    inspect("mknap1#2", None, "position", None, None, 0.0, 1.0, None, False, False)
-    solve(
-        instance="mknap1#2",
-        method="bundle",
-        take=None,
-        encoding="position",
-        fmt=None,
-        problem=None,
-        sampler="qaoa",
-        backend="statevector",
-        p=2,
-        shots=1000,
-        qaoa_maxiter=60,
-        iters=10,
-        rho=1.0,
-        seed=1,
-        time_limit=None,
-        option=None,
-        db=db,
-        resume=None,
-        profile=None,
-        optimize_on="statevector",
-        write_solution=None,
-        as_json=False,
-    )
+    from qslack.runs.config import SolveConfig
+    from qslack.runs.stored import RunHandle, start
+    from qslack.store.db import Store
+
+    inspect(instance=DEMO_INSTANCE)
+    cfg = SolveConfig(instance=DEMO_INSTANCE, method="bundle", p=2, shots=1000, qaoa_maxiter=60, iters=10, seed=1)
+    with Store(db) as store:
+        h = start(cfg.validate(), store)
+        assert isinstance(h, RunHandle)
+        err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
+        _drive_and_print(store, h, db, as_json=False, time_limit=None, write_solution=None)
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ A suite is a TOML file::
     take = 6
     encoding = "edge"
 
-A run's identity is :func:`qslack.runner.run_key` (program hash, method,
-canonical options, sampler configuration, seed): a rerun skips every run whose
+A run's identity is :func:`qslack.runs.config.run_key` (program hash, method,
+canonical options, the sampler's effective configuration, seed): a rerun skips every run whose
 identity already has a finished (or does-not-fit) run in the store — including
 runs made by hand with ``qslack solve``.
 """
@@ -39,7 +39,7 @@ from typing import Any
 
 from qslack._sys import load_toml
 from qslack.exceptions import ParseError
-from qslack.runner import SolveConfig, run_key
+from qslack.runs.config import SolveConfig, make_sampler, run_key
 
 __all__ = ["Suite", "load_suite", "plan", "run_suite"]
 
@@ -113,7 +113,7 @@ def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:
         if key not in cache:
             loaded = load_instance(cfg.instance, fmt=cfg.fmt, problem=cfg.problem, take=cfg.take)
             cache[key] = build_program(loaded, encoding=cfg.encoding).fingerprint()
-        rk = run_key(cache[key], cfg)
+        rk = run_key(cache[key], cfg, make_sampler(cfg).config())
         done = [r for r in store.find_runs(rk) if r["status"] in DONE]
         out.append((cfg, rk, done[0]["run_id"] if done else None))
     return out
@@ -121,13 +121,13 @@ def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:
 
 def _run_one(cfg_dict: dict[str, Any], db: str) -> tuple[str, str, float]:
     """Worker: one run in its own process."""
-    from qslack import runner
+    from qslack.runs.stored import solve
     from qslack.store.db import Store
 
     t0 = time.perf_counter()
     cfg = SolveConfig(**cfg_dict)
     with Store(db) as store:
-        run_id, result, _ = runner.solve(cfg, store)
+        run_id, result, _ = solve(cfg, store)
     status = "does-not-fit" if result is None else result.status
     return run_id, status, time.perf_counter() - t0
 

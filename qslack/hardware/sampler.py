@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from qslack._rng import normalize_seed
 from qslack.exceptions import OptionError, ValidationError
 from qslack.hardware.profiles import HardwareProfile, check_fits, load_profile
 from qslack.hardware.service import (
@@ -142,6 +143,7 @@ class IBMSampler(Sampler):
         "maxiter": "statevector optimisation budget (default: the sampler's)",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa-ibm", "exact": False}
+    warm_start: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -204,13 +206,13 @@ class IBMSampler(Sampler):
             "noisy_budget": self.noisy_budget,
         }
 
+    def check_fits(self, n_vars: int) -> None:
+        """The logical circuit must fit the profile's device (the transpiled one is checked at submit)."""
+        check_fits(self.profile, n_vars)
+
     # ------------------------------------------------------------------ helpers
     def _seed(self, seed: int | None) -> int:
-        if seed is not None:
-            return int(seed)
-        if self.seed is not None:
-            return int(self.seed)
-        return int(np.random.SeedSequence().entropy % (2**63))
+        return normalize_seed(self.seed if seed is None else seed)
 
     def _pass_manager(self, backend: Any, seed_transpiler: int) -> Any:
         from qiskit.transpiler import generate_preset_pass_manager
@@ -271,6 +273,7 @@ class IBMSampler(Sampler):
         prof = self.profile
         n = qubo.n_vars
         check_fits(prof, n)
+        sv_evals = 0
         seed = self._seed(seed)
         shots = self.shots if shots is None else int(shots)
         if shots < 1:
@@ -287,8 +290,9 @@ class IBMSampler(Sampler):
             sv = QAOASampler(self.p, backend="statevector", maxiter=maxiter, shots=1, seed=seed).sample(
                 qubo, init=theta0
             )
-            theta = join(sv.info["angles"]["gammas"], sv.info["angles"]["betas"])
+            theta = join(sv.params["gammas"], sv.params["betas"])
             sv_value = float(sv.info["final_value"])
+            sv_evals = int(sv.info["n_evals"]) - 1  # its last evaluation is replaced by the hardware run
         else:
             theta = theta0
         theta_sv = theta.copy()
@@ -357,6 +361,11 @@ class IBMSampler(Sampler):
             "job_id": job_id,
             "job_ids": [*job_ids, job_id],
             "timings": timings,
+            # budget: statevector evaluations counted as the hardware circuits they stand for,
+            # the noisy executions, and the sampling run
+            "n_evals": sv_evals,
+            "circuit_evals": sv_evals + len(job_ids) + 1,
+            "shots_total": (sv_evals + len(job_ids) + 1) * shots,
         }
         return job_id, meta
 
@@ -405,8 +414,9 @@ class IBMSampler(Sampler):
         if job_id not in info.setdefault("job_ids", []):
             info["job_ids"].append(job_id)
         info["n_shots"] = int(cnt.sum())
+        params = info.get("angles")
         info["timings"] = dict(info.get("timings") or {})
-        ss = SampleSet.from_indices(idx, cnt, qubo, info=info)
+        ss = SampleSet.from_indices(idx, cnt, qubo, info=info, params=params)
         ss.info["timings"]["collect_s"] = time.perf_counter() - t0
         return ss
 
