@@ -67,8 +67,11 @@ def test_inspect_export_qubo_roundtrip(tmp_path) -> None:  # type: ignore[no-unt
         )
         assert res.exit_code == 0, res.stdout
         q = read_qubo(path)
+        from qslack.dual import default_multipliers
+
         prog = build_program(load_instance("mknap1#1"))
-        ref = LagrangianForm(prog).qubo(2.0, 0.5)
+        form = LagrangianForm(prog)
+        ref = form.qubo(2.0, default_multipliers(form, rho=0.5)[1])  # --rho scales the default weights
         X = np.random.default_rng(0).integers(0, 2, size=(50, prog.n_vars))
         np.testing.assert_allclose(q.energies(X), ref.energies(X))
 

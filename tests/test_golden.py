@@ -35,9 +35,21 @@ from tests.golden.api_runs import lazy_rows_resumed
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 STEP_KEYS = (
-    "step", "lam", "rho", "subgradient", "energy", "best_objective", "best_objective_repaired",
-    "step_objective", "feasible_share", "p_feasible", "p_optimal", "max_violation", "step_size",
-    "n_evals", "angles",
+    "step",
+    "lam",
+    "rho",
+    "subgradient",
+    "energy",
+    "best_objective",
+    "best_objective_repaired",
+    "step_objective",
+    "feasible_share",
+    "p_feasible",
+    "p_optimal",
+    "max_violation",
+    "step_size",
+    "n_evals",
+    "angles",
 )
 RESULT_KEYS = ("best_objective", "best_objective_repaired", "gap", "lam", "feasible")
 

@@ -37,7 +37,7 @@ from qslack.testing import conformance_checks, random_qubo
 pytest.importorskip("qiskit_ibm_runtime")
 pytest.importorskip("qiskit_aer")
 
-from qslack.samplers.qaoa.backends.ibm import IBMSampler, cvar_from_counts
+from qslack.hardware.sampler import IBMSampler, cvar_from_counts
 
 TOKEN = "sekret-123"
 NAMES = [

@@ -10,14 +10,14 @@ import pytest
 
 pytest.importorskip("qiskit_ibm_runtime")
 
-from qslack import runner
-from qslack.hardware.jobs import advance, run_until_done, submit_run
 from qslack.hardware.service import (
     FakeFaultyService,
     LocalFakeService,
     RetryingService,
     SimulatedCrash,
 )
+from qslack.runs import config as runner
+from qslack.runs.hardware import advance, run_until_done, submit_run
 from qslack.store.db import Store
 
 TOKEN = "sekret-token-9f8e7d"
@@ -179,33 +179,40 @@ def test_cli_never_prints_token(tmp_path: Path) -> None:
 
 
 def test_concurrent_fetch_stores_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two fetches of the same job (e.g. two terminals): one step, one next job."""
-    from qslack.samplers.qaoa.backends.ibm import IBMSampler
+    """Two fetches of the same run (e.g. two terminals): the second is refused while the first holds
+    the run's lease; one step stored, one next job submitted."""
+    from qslack.exceptions import QslackError
+    from qslack.hardware.sampler import IBMSampler
 
     remote = LocalFakeService()
     db = tmp_path / "d.db"
     with Store(db) as store:
         run_id, _ = submit_run(_cfg(), store, service=remote)
     real_collect = IBMSampler.collect
-    calls = {"n": 0}
+    calls = {"n": 0, "refused": 0}
 
     def collect(self, *a, **kw):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if calls["n"] == 1:  # while fetch B waits for the result, fetch A completes
+        if calls["n"] == 1:  # while fetch B waits for the result, fetch A starts
             with Store(db) as other:
-                assert advance(other, run_id, service=remote).action == "collected"
+                try:
+                    advance(other, run_id, service=remote)
+                except QslackError as exc:
+                    assert "another process" in str(exc)
+                    calls["refused"] += 1
         return real_collect(self, *a, **kw)
 
     monkeypatch.setattr(IBMSampler, "collect", collect)
     with Store(db) as store:
         out = advance(store, run_id, service=remote)
-        assert out.detail == "already stored"
+        assert calls["refused"] == 1
+        assert out.action == "collected"
         assert [s["step"] for s in store.steps(run_id)] == [0]
         assert [j["step"] for j in store.jobs(run_id)] == [0, 1]  # no duplicate submission
 
 
 def test_cancelled_job_is_recorded_and_resubmitted(tmp_path: Path, reference: list[dict]) -> None:
-    from qslack.hardware.jobs import cancel_job
+    from qslack.runs.hardware import cancel_job
 
     remote = LocalFakeService()
     with Store(tmp_path / "x.db") as store:

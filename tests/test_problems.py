@@ -81,9 +81,9 @@ def test_tsp_encode_decode_repair(encoding: str) -> None:
     rng = np.random.default_rng(0)
     for _ in range(25):
         junk = rng.integers(0, 2, prog.n_vars).astype(np.uint8)
-        fixed = repair(prog, junk)[0]
+        fixed = repair(prog, junk, "tsp")[0]
         assert prog.is_feasible(fixed)[0], junk
-    assert np.array_equal(repair(prog, x)[0], x)  # feasible input is kept
+    assert np.array_equal(repair(prog, x, "tsp")[0], x)  # feasible input is kept
 
 
 def test_mdkp_and_mis_repair_feasible_and_optimum() -> None:
@@ -92,9 +92,9 @@ def test_mdkp_and_mis_repair_feasible_and_optimum() -> None:
         prog = build_program(loaded)
         rng = np.random.default_rng(1)
         for _ in range(20):
-            fixed = repair(prog, rng.integers(0, 2, prog.n_vars))[0]
+            fixed = repair(prog, rng.integers(0, 2, prog.n_vars), loaded.problem)[0]
             assert prog.is_feasible(fixed)[0]
-            assert evaluate(prog, fixed) is not None
+            assert evaluate(prog, fixed, loaded.problem) is not None
         if prog.n_vars <= 17:
             X = all_bitstrings(prog.n_vars)
             best = prog.native_objective(X[prog.is_feasible(X)]).max()

@@ -25,7 +25,7 @@ def test_statevector_and_aer_give_same_probabilities(n: int) -> None:
     theta = np.array([0.3, -0.7, 0.5, 0.2])
     sv = QAOASampler(p=2, maxiter=0, shots=10, seed=1).sample(q, init=theta)
     aer = QAOASampler(p=2, maxiter=0, shots=10, seed=1, backend="aer").sample(q, init=theta)
-    np.testing.assert_allclose(sv.info["probabilities"], aer.info["probabilities"], atol=1e-8)
+    np.testing.assert_allclose(sv.probabilities, aer.probabilities, atol=1e-8)
     assert sv.info["expectation"] == pytest.approx(aer.info["expectation"], abs=1e-8)
 
 
@@ -48,7 +48,7 @@ def test_optimisation_lowers_energy_and_beats_uniform() -> None:
     diag = q.diagonal()
     assert ss.info["expectation"] < diag.mean()  # better than uniform sampling
     ground = diag <= diag.min() + 1e-9
-    assert ss.info["probabilities"][ground].sum() > ground.mean()
+    assert ss.probabilities[ground].sum() > ground.mean()
 
 
 def test_warm_start_is_used() -> None:

@@ -15,9 +15,10 @@ from typing import Any
 import matplotlib.image
 import pytest
 
-from qslack import runner
 from qslack.report import tables
 from qslack.report.html import write_report
+from qslack.runs import config as runner
+from qslack.runs import stored
 from qslack.store.db import Store
 
 MDKP = "mknap1#1"
@@ -44,11 +45,11 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         seed=seed,
                         reference_time_limit=5,
                     )
-                    runner.solve(cfg, store)
+                    stored.solve(cfg, store)
         cfg = runner.SolveConfig(
             instance="mknap1#2", method="slack-penalty", sampler="exact", iters=3, reference_time_limit=5
         )
-        rid, res, _ = runner.solve(cfg, store)
+        rid, res, _ = stored.solve(cfg, store)
         assert res is None and store.get_run(rid)["status"] == "does-not-fit"
     return path
 
@@ -92,7 +93,7 @@ def _expected(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
             "best_gap": min((g for g in gaps if math.isfinite(g)), default=None),
             "median_gap": None if median is None or math.isinf(median) else median,
             "mean_p_feasible": sum(p_final) / len(p_final) if p_final else None,
-            "median_iterations": statistics.median([r["result"]["n_iterations"] for r in done])
+            "median_steps": statistics.median([r["result"]["steps"] for r in done])
             if done
             else None,
         }
@@ -126,8 +127,8 @@ def test_compare_rows_order_filters_and_labels(store: Store) -> None:
     only_random = tables.compare_rows(store, methods=["random"])
     assert {r["method"] for r in only_random} == {"random"} and len(only_random) == 2
     assert all(r["sampler"] == "random, 100 shots" for r in only_random)
-    # certified bounds (LP relaxation of MDKP) are flagged as such
-    assert all(r["dual_bound_certified"] for r in rows if r["instance"] == MDKP)
+    # certified bounds (LP relaxation of MDKP) are the dual bound; estimates live apart
+    assert all(r["dual_bound"] is not None for r in rows if r["instance"] == MDKP)
 
 
 def test_does_not_fit_row(store: Store) -> None:
@@ -174,9 +175,10 @@ def test_median_gap_counts_infeasible_seeds_as_inf(tmp_path: Path) -> None:
     assert row["best_gap"] == 0.1 and row["median_gap"] is None
     assert "median gap infinite" in row["status_note"]
     assert row["mean_p_feasible"] == pytest.approx(0.25)
-    # maximisation: the best certified upper bound is the smallest certified one; estimates ignored
-    assert row["dual_bound"] == 11.0 and row["dual_bound_certified"] is True
-    assert tables.format_cell("dual_bound", row) == "11 (certified)"
+    # maximisation: the best certified upper bound is the smallest certified one; a schema-1
+    # summary's estimate (dual_bound_certified=False) is read as the estimate, never as the bound
+    assert row["dual_bound"] == 11.0 and row["dual_estimate"] == 10.0
+    assert tables.format_cell("dual_bound", row["dual_bound"]) == "11"
 
 
 def test_csv_json_round_trip_and_renderers(store: Store, tmp_path: Path) -> None:

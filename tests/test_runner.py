@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qslack import runner
+from qslack.runs import config as runner
+from qslack.runs import stored
 from qslack.store.db import Store
 
 
@@ -36,21 +37,21 @@ def _final(store: Store, run_id: str) -> dict:
     run = store.get_run(run_id)
     steps = store.steps(run_id)
     res = run["result"]
-    keep = ("lam", "best_objective", "best_objective_repaired", "dual_bound", "p_feasible", "n_iterations")
+    keep = ("lam", "best_objective", "best_objective_repaired", "dual_bound", "p_feasible", "steps")
     hist = [{k: v for k, v in s["record"].items() if k != "wall_s"} for s in steps]
     return {"summary": {k: res[k] for k in keep}, "steps": hist}
 
 
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     with Store(tmp_path / "a.db") as store:
-        rid_full, _res_full, _ = runner.solve(_cfg(), store)
+        rid_full, _res_full, _ = stored.solve(_cfg(), store)
         full = _final(store, rid_full)
     with Store(tmp_path / "b.db") as store:
-        rid, res, _ = runner.solve(_cfg(), store, stop_after=2)
+        rid, res, _ = stored.solve(_cfg(), store, stop_after=2)
         assert res is not None and res.status == "interrupted"
         assert store.get_run(rid)["status"] == "interrupted"
-        rid2, res2, _ = runner.resume(rid, store)
-        assert rid2 == rid and res2.nit == 6
+        rid2, res2, _ = stored.resume(rid, store)
+        assert rid2 == rid and res2.steps == 6
         resumed = _final(store, rid)
     assert resumed == full
 
@@ -124,7 +125,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
         "dual_bound",
         "p_feasible",
         "lam",
-        "n_iterations",
+        "steps",
     ):
         assert resumed[key] == full[key], key
     with Store(db) as s:
@@ -133,7 +134,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
 
 def test_slack_penalty_that_does_not_fit_is_recorded(tmp_path: Path) -> None:
     with Store(tmp_path / "c.db") as store:
-        rid, res, _prep = runner.solve(_cfg(instance="mknap1#2", method="slack-penalty"), store)
+        rid, res, _prep = stored.solve(_cfg(instance="mknap1#2", method="slack-penalty"), store)
         assert res is None
         run = store.get_run(rid)
         assert run["status"] == "does-not-fit"
@@ -175,8 +176,11 @@ def test_cli_solve_json_fields(tmp_path: Path, sampler: str) -> None:
         "gap",
         "p_feasible",
         "dual_bound",
-        "dual_bound_certified",
-        "n_iterations",
+        "dual_estimate",
+        "p_optimal",
+        "steps",
+        "circuit_evals",
+        "shots_total",
         "qubits_slack_free",
         "qubits_slack",
         "wall_s",

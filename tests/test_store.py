@@ -61,7 +61,7 @@ def raw(path: Path, sql: str, args=()) -> list[tuple]:
 
 def test_schema_created_with_version(store: Store, path: Path) -> None:
     assert path.exists()  # parent directory created
-    assert store.schema_version == SCHEMA_VERSION == 1
+    assert store.schema_version == SCHEMA_VERSION == 2
     assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     tables = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"meta", "runs", "steps", "states", "solutions", "jobs"} <= tables
@@ -132,10 +132,33 @@ def test_migration_from_version_0(path: Path) -> None:
     conn.close()
     assert 0 in store_db.MIGRATIONS
     with Store(path) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == 2
         run_id = new_run(s)
         s.add_step(run_id, 0, {"ok": True})
-    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+
+
+def test_schema_1_store_migrates_to_2(path: Path) -> None:
+    """A store written by qslack 0.1 (schema 1) opens: its runs get the lifecycle columns."""
+    path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(path)
+    for statement in store_db._SCHEMA_V1:
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.execute(
+        "INSERT INTO runs (run_id, run_key, instance_name, instance, program_hash, n_qubits, method, "
+        "sampler, options, seed, status, created_at, provenance) VALUES ('abc123abc123', 'k', 'farm', "
+        "'{}', 'h', 17, 'bundle', '{}', '{}', 0, 'finished', '2026-01-01T00:00:00+00:00', '{}')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == 2
+        run = s.get_run("abc123abc123")
+        assert run["status"] == "finished" and run["pid"] is None and run["lease_owner"] is None
+        assert not s.is_stale(run)
+    with Store(path, create=False) as s:
+        assert s.list_runs()[0]["instance_name"] == "farm"
 
 
 def test_migration_chain_runs_and_bumps_version(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,16 +170,16 @@ def test_migration_chain_runs_and_bumps_version(path: Path, monkeypatch: pytest.
         calls.append(1)
         conn.execute("ALTER TABLE runs ADD COLUMN note TEXT")
 
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_db.MIGRATIONS, 1, add_note)
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(store_db.MIGRATIONS, 2, add_note)
     with Store(path) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == 3
         run = s.get_run(run_id)
         assert "note" in run and run["note"] is None
         assert run["instance"] == RUN["instance"]
     with Store(path):
         pass
-    assert calls == [1]  # not re-run once the store is at version 2
+    assert calls == [1]  # not re-run once the store is at version 3
 
 
 def test_failing_migration_rolls_back(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,20 +189,20 @@ def test_failing_migration_rolls_back(path: Path, monkeypatch: pytest.MonkeyPatc
         conn.execute("ALTER TABLE runs ADD COLUMN note TEXT")
         conn.execute("SELECT * FROM no_such_table")
 
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_db.MIGRATIONS, 1, broken)
-    with pytest.raises(QslackError, match="from schema 1 to 2 failed"):
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(store_db.MIGRATIONS, 2, broken)
+    with pytest.raises(QslackError, match="from schema 2 to 3 failed"):
         Store(path)
-    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
     columns = [r[1] for r in raw(path, "PRAGMA table_info(runs)")]
     assert "note" not in columns
 
 
 def test_missing_migration_is_an_error(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Store(path).close()
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 2)
-    monkeypatch.delitem(store_db.MIGRATIONS, 1, raising=False)
-    with pytest.raises(QslackError, match="no migration from schema 1 to 2"):
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 3)
+    monkeypatch.delitem(store_db.MIGRATIONS, 2, raising=False)
+    with pytest.raises(QslackError, match="no migration from schema 2 to 3"):
         Store(path)
 
 

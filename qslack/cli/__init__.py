@@ -344,7 +344,9 @@ def _drive_and_print(
         console.print(LEGEND, style="dim", markup=False, highlight=False)
     if res.status == "interrupted":
         err_console.print(
-            f"interrupted: resume with  qslack solve --resume {h.run_id} --db {db}", markup=False, highlight=False
+            f"interrupted: resume with  qslack solve --resume {h.run_id} --db {db}",
+            markup=False,
+            highlight=False,
         )
         raise typer.Exit(130)
 
@@ -372,9 +374,12 @@ def solve(
     shots: Annotated[int, typer.Option("--shots")] = 1000,
     qaoa_maxiter: Annotated[int, typer.Option("--qaoa-maxiter", help="Optimiser evaluations per step.")] = 60,
     iters: Annotated[
-        int | None, typer.Option("--iters", help="Outer (dual) steps [default: 15; with --resume: the new total].")
+        int | None,
+        typer.Option("--iters", help="Outer (dual) steps [default: 15; with --resume: the new total]."),
     ] = None,
-    rho: Annotated[float, typer.Option("--rho", help="Scale of the quadratic weights (0: plain Lagrangian).")] = 1.0,
+    rho: Annotated[
+        float, typer.Option("--rho", help="Scale of the quadratic weights (0: plain Lagrangian).")
+    ] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Seconds (with --resume: for the resumed part).")
@@ -422,7 +427,9 @@ def solve(
                 err_console.print(
                     f"resuming run {rid} at step {h.state.step} of {h.prep.cfg.iters} ({db})", markup=False
                 )
-            _drive_and_print(store, h, db, as_json=as_json, time_limit=time_limit, write_solution=write_solution)
+            _drive_and_print(
+                store, h, db, as_json=as_json, time_limit=time_limit, write_solution=write_solution
+            )
         return
     if instance is None:
         raise QslackError("give an INSTANCE, or --resume RUN_ID")
@@ -452,7 +459,9 @@ def solve(
         if not isinstance(h, RunHandle):
             run_id, why = h
             if as_json:
-                _print_json({"run_id": run_id, **(store.get_run(run_id)["result"] or {}), "status": "does-not-fit"})
+                _print_json(
+                    {"run_id": run_id, **(store.get_run(run_id)["result"] or {}), "status": "does-not-fit"}
+                )
             else:
                 console.print(f"{why} (run {run_id} recorded as does-not-fit)", markup=False, highlight=False)
             return
@@ -502,8 +511,10 @@ def runs(
     method: Annotated[str | None, typer.Option("--method")] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="Only runs of this status (running, finished, failed, interrupted, "
-                     "does-not-fit, stale)."),
+        typer.Option(
+            "--status",
+            help="Only runs of this status (running, finished, failed, interrupted, does-not-fit, stale).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -534,8 +545,14 @@ def runs(
     for r in rows:
         gap = r["gap"]
         t.add_row(
-            r["run_id"], str(r["instance"]), r["method"], str(r["sampler"] or ""), str(r["seed"]), r["status"],
-            fmt(r["best_objective"]), "-" if gap is None else f"{100 * gap:.2f}",
+            r["run_id"],
+            str(r["instance"]),
+            r["method"],
+            str(r["sampler"] or ""),
+            str(r["seed"]),
+            r["status"],
+            fmt(r["best_objective"]),
+            "-" if gap is None else f"{100 * gap:.2f}",
         )
     console.print(t)
 
@@ -726,7 +743,16 @@ def profiles(as_json: JsonOpt = False) -> None:
         _print_json([p.to_dict() for p in rows])
         return
     t = Table(title="hardware profiles")
-    for col in ("profile", "kind", "backend", "shots", "opt. level", "mode", "error suppression", "max qubits"):
+    for col in (
+        "profile",
+        "kind",
+        "backend",
+        "shots",
+        "opt. level",
+        "mode",
+        "error suppression",
+        "max qubits",
+    ):
         t.add_column(col, overflow="fold")
     for p in rows:
         sup = ", ".join(
@@ -739,7 +765,13 @@ def profiles(as_json: JsonOpt = False) -> None:
             if x
         )
         t.add_row(
-            p.name, p.kind, p.backend, str(p.shots), str(p.optimization_level), p.mode, sup or "-",
+            p.name,
+            p.kind,
+            p.backend,
+            str(p.shots),
+            str(p.optimization_level),
+            p.mode,
+            sup or "-",
             str(p.max_qubits),
         )
     console.print(t)
@@ -768,8 +800,16 @@ def submit(
     from qslack.store.db import Store
 
     cfg = SolveConfig(
-        instance=instance, method=method, take=take, encoding=encoding, p=p, qaoa_maxiter=qaoa_maxiter,
-        iters=iters, rho=rho, seed=seed, profile=profile,
+        instance=instance,
+        method=method,
+        take=take,
+        encoding=encoding,
+        p=p,
+        qaoa_maxiter=qaoa_maxiter,
+        iters=iters,
+        rho=rho,
+        seed=seed,
+        profile=profile,
     ).validate()
     if load_profile(profile).kind != "ibm":
         raise QslackError(
@@ -851,13 +891,16 @@ def _follow_jobs(store: Any, run_id: str, db: Path, *, poll: float, as_json: boo
     from qslack.runs.hardware import run_until_done
 
     def show(o) -> None:  # type: ignore[no-untyped-def]
-        err_console.print(f"step {o.step}: {o.action} {o.job_id or ''} {o.detail}", markup=False, highlight=False)
+        err_console.print(
+            f"step {o.step}: {o.action} {o.job_id or ''} {o.detail}", markup=False, highlight=False
+        )
 
     try:
         out = run_until_done(store, run_id, poll_interval=poll, on_outcome=show)
     except KeyboardInterrupt:
         err_console.print(
-            f"interrupted: the job in flight is stored; continue with  qslack jobs fetch {run_id} --wait --db {db}",
+            "interrupted: the job in flight is stored; continue with  "
+            f"qslack jobs fetch {run_id} --wait --db {db}",
             markup=False,
             highlight=False,
         )
@@ -921,7 +964,9 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
     from qslack.store.db import Store
 
     inspect(instance=DEMO_INSTANCE)
-    cfg = SolveConfig(instance=DEMO_INSTANCE, method="bundle", p=2, shots=1000, qaoa_maxiter=60, iters=10, seed=1)
+    cfg = SolveConfig(
+        instance=DEMO_INSTANCE, method="bundle", p=2, shots=1000, qaoa_maxiter=60, iters=10, seed=1
+    )
     with Store(db) as store:
         h = start(cfg.validate(), store)
         assert isinstance(h, RunHandle)

@@ -127,6 +127,8 @@ def print_summary(console: Console, run_id: str, summary: dict[str, Any]) -> Non
         t.add_row("hardware profile", str(summary["profile"]))
     isa = summary.get("isa")
     if isa:
-        t.add_row("ISA circuit: depth / two-qubit gates", f"{isa.get('depth')} / {isa.get('two_qubit_gates')}")
+        t.add_row(
+            "ISA circuit: depth / two-qubit gates", f"{isa.get('depth')} / {isa.get('two_qubit_gates')}"
+        )
     t.add_row("solve time", f"{summary['wall_s']:.1f} s")
     console.print(t)

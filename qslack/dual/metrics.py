@@ -47,7 +47,7 @@ def tts99(p_optimal: float | None) -> int | None:
         return None
     if p_optimal >= 0.99:
         return 1
-    return int(math.ceil(math.log(0.01) / math.log1p(-p_optimal)))
+    return math.ceil(math.log(0.01) / math.log1p(-p_optimal))
 
 
 def approx_ratios(

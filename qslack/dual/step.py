@@ -279,7 +279,7 @@ def result(
     wall_s: float,
     sampler_calls: int,
 ) -> DualResult:
-    """The :class:`~qslack.dual.result.DualResult` of a run at ``state`` (``history``: every step's record)."""
+    """The :class:`~qslack.dual.result.DualResult` of a run at ``state`` (``history``: each step's record)."""
     cands = []
     if problem.certified_bound is not None:
         cands.append(float(problem.certified_bound))

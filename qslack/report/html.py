@@ -95,7 +95,7 @@ def _html_table(rows: Sequence[Mapping[str, Any]]) -> str:
     for row in rows:
         cells = []
         for key in SHOWN:
-            text = format_cell(key, row if key == "dual_bound" else row.get(key))
+            text = format_cell(key, row.get(key))
             cls = ' class="num"' if key in _NUMERIC else ""
             cells.append(f"<td{cls}>{_esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

@@ -246,8 +246,9 @@ def plot_primal_dual(groups: Groups, *, instance: str = "") -> bytes:
     for items in data.values():
         for it in finished_runs(items):
             res = it["run"].get("result") or {}
-            if res.get("dual_bound_certified") and isinstance(res.get("dual_bound"), int | float):
-                bounds.add(float(res["dual_bound"]))
+            bound = res.get("dual_bound")  # schema 1 flagged estimates with dual_bound_certified=False
+            if res.get("dual_bound_certified") is not False and isinstance(bound, int | float):
+                bounds.add(float(bound))
     if bounds:
         b = min(bounds) if sense == "max" else max(bounds)
         ax.axhline(b, color="0.5", ls=":", lw=1.5, label=f"certified bound {b:.6g}")

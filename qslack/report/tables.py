@@ -17,12 +17,12 @@ per seed):
   ended infeasible — ``status_note`` then says so) or no optimum is known.
 - ``mean_p_feasible``: mean over seeds of the last step's ``p_feasible``.
 - ``dual_bound``: the best certified bound of the group (the smallest upper
-  bound of a maximisation, the largest lower bound of a minimisation) with
-  ``dual_bound_certified=True``; when no run has a certified bound, the best
-  estimate with ``dual_bound_certified=False``; ``None`` when there is neither.
-- ``median_iterations``: median of ``n_iterations``; ``median_sampler_calls``:
-  median number of stored steps (one sampler call each; equal to
-  ``n_iterations`` for a run that was never resumed).
+  bound of a maximisation, the largest lower bound of a minimisation), or
+  ``None`` when no run has one; ``dual_estimate``: the best dual-value
+  estimate (``H`` of the lowest sample with a sampler that is not exact),
+  never mixed with the bound.
+- ``median_steps``: median of the runs' steps; ``median_sampler_calls``:
+  median number of stored steps (one sampler call each).
 - ``qubits``: the run's qubit count (slack-free for the Lagrangian methods,
   with slack for ``slack-penalty``); ``qubits_slack``: what the slack
   baseline needs.
@@ -37,13 +37,13 @@ Examples
 ...                        n_qubits=4, qubits_slack=4, method="bundle", seed=0, provenance={},
 ...                        sampler={"sampler": "exact"})
 >>> store.add_step(rid, 0, {"p_feasible": 0.5})
->>> store.finish_run(rid, "finished", {"feasible": True, "gap": 0.0, "n_iterations": 1, "wall_s": 0.1,
-...                                    "dual_bound": 2.0, "dual_bound_certified": True})
+>>> store.finish_run(rid, "finished", {"feasible": True, "gap": 0.0, "steps": 1, "wall_s": 0.1,
+...                                    "dual_bound": 2.0, "dual_estimate": 2.5})
 >>> row = compare_rows(store)[0]
 >>> row["method"], row["n_seeds"], row["feasible_rate"], row["mean_p_feasible"], row["dual_bound"]
 ('bundle', 1, 1.0, 0.5, 2.0)
->>> format_cell("median_gap", row["median_gap"]), format_cell("dual_bound", row)
-('0.00%', '2 (certified)')
+>>> format_cell("median_gap", row["median_gap"]), format_cell("dual_bound", row["dual_bound"])
+('0.00%', '2')
 >>> store.close()
 """
 
@@ -106,9 +106,9 @@ COLUMNS: tuple[tuple[str, str, type, str], ...] = (
     ("best_gap", "best gap", float, "smallest final raw gap over seeds (>= 0 is worse)"),
     ("median_gap", "median gap", float, "median final raw gap, infeasible seeds as +inf ('-' if infinite)"),
     ("mean_p_feasible", "P(feasible)", float, "mean over seeds of the last step's feasible probability"),
-    ("dual_bound", "dual bound", float, "best certified bound, else best estimate (marked est.)"),
-    ("dual_bound_certified", "certified", bool, "whether dual_bound is certified"),
-    ("median_iterations", "iterations", float, "median outer iterations"),
+    ("dual_bound", "dual bound", float, "best certified bound ('-' when none is certified)"),
+    ("dual_estimate", "dual est.", float, "best dual-value estimate (not a bound)"),
+    ("median_steps", "steps", float, "median outer (dual) steps"),
     ("median_sampler_calls", "sampler calls", float, "median sampler calls (stored steps)"),
     ("median_wall_s", "wall [s]", float, "median wall-clock time of a run, seconds"),
     ("status_note", "note", str, "does-not-fit, unfinished runs, infinite median gap"),
@@ -116,8 +116,8 @@ COLUMNS: tuple[tuple[str, str, type, str], ...] = (
 _TYPES = {key: typ for key, _h, typ, _d in COLUMNS}
 _HEADERS = {key: head for key, head, _t, _d in COLUMNS}
 
-#: columns shown by the renderers (``dual_bound_certified`` is folded into ``dual_bound``)
-SHOWN = tuple(key for key, *_ in COLUMNS if key != "dual_bound_certified")
+#: columns shown by the renderers
+SHOWN = tuple(key for key, *_ in COLUMNS)
 
 _MAX_PROBLEMS = {"mdkp", "mis", "knapsack"}
 _MIN_PROBLEMS = {"tsp"}
@@ -362,25 +362,24 @@ def _row(instance: str, label: str, items: Sequence[Mapping[str, Any]]) -> dict[
         notes.append("median gap infinite: at least half the seeds ended infeasible")
     p_feas = [p for it in done if (p := final_p_feasible(it)) is not None]
 
-    certified = [
-        b
-        for res in results
-        if res.get("dual_bound_certified") and (b := _num(res.get("dual_bound"))) is not None
-    ]
-    estimates = [
-        b
-        for res in results
-        if not res.get("dual_bound_certified") and (b := _num(res.get("dual_bound"))) is not None
-    ]
-    best = min if sense == "max" else max
-    if certified:
-        dual_bound, dual_cert = best(certified), True
-    elif estimates:
-        dual_bound, dual_cert = best(estimates), False
-    else:
-        dual_bound, dual_cert = None, None
+    def _certified(res: Mapping[str, Any]) -> float | None:
+        # schema 1 summaries flagged estimates with dual_bound_certified=False
+        return None if res.get("dual_bound_certified") is False else _num(res.get("dual_bound"))
 
-    iters = [float(v) for res in results if (v := _num(res.get("n_iterations"))) is not None]
+    def _estimate(res: Mapping[str, Any]) -> float | None:
+        if res.get("dual_bound_certified") is False:
+            return _num(res.get("dual_bound"))
+        return _num(res.get("dual_estimate"))
+
+    best = min if sense == "max" else max
+    certified = [b for res in results if (b := _certified(res)) is not None]
+    estimates = [b for res in results if (b := _estimate(res)) is not None]
+    dual_bound = best(certified) if certified else None
+    dual_estimate = best(estimates) if estimates else None
+
+    iters = [
+        float(v) for res in results if (v := _num(res.get("steps", res.get("n_iterations")))) is not None
+    ]
     calls = [float(len(it.get("steps") or [])) for it in done]
     walls = [v for res in results if (v := _num(res.get("wall_s"))) is not None]
     samplers = sorted({sampler_label(r.get("sampler")) for r in runs})
@@ -397,8 +396,8 @@ def _row(instance: str, label: str, items: Sequence[Mapping[str, Any]]) -> dict[
         "median_gap": median_gap,
         "mean_p_feasible": (sum(p_feas) / len(p_feas)) if p_feas else None,
         "dual_bound": dual_bound,
-        "dual_bound_certified": dual_cert,
-        "median_iterations": _median(iters),
+        "dual_estimate": dual_estimate,
+        "median_steps": _median(iters),
         "median_sampler_calls": _median(calls),
         "median_wall_s": _median(walls),
         "status_note": "; ".join(notes),
@@ -480,25 +479,17 @@ def qubit_summary(grouped: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]
 def format_cell(key: str, value: Any) -> str:
     """The text of one cell, the same in every renderer.
 
-    ``value`` is the cell's value, or the whole row for ``"dual_bound"`` (so
-    that the certified flag can be shown with it).  Undefined values print
-    as ``"-"``.
+    Undefined values print as ``"-"``.
 
     Examples
     --------
     >>> format_cell("best_gap", 0.0263157), format_cell("feasible_rate", 0.5)
     ('2.63%', '0.500')
-    >>> format_cell("dual_bound", {"dual_bound": 4134.074, "dual_bound_certified": False})
-    '4134.07 (est.)'
-    >>> format_cell("median_gap", None), format_cell("median_iterations", 3.0)
+    >>> format_cell("dual_bound", 4134.074), format_cell("dual_estimate", None)
+    ('4134.07', '-')
+    >>> format_cell("median_gap", None), format_cell("median_steps", 3.0)
     ('-', '3')
     """
-    if key == "dual_bound" and isinstance(value, Mapping):
-        bound = value.get("dual_bound")
-        if bound is None:
-            return "-"
-        tag = "certified" if value.get("dual_bound_certified") else "est."
-        return f"{float(bound):.6g} ({tag})"
     if value is None:
         return "-"
     if key in ("best_gap", "median_gap"):
@@ -507,15 +498,13 @@ def format_cell(key: str, value: Any) -> str:
         return f"{float(value):.3f}"
     if key in ("median_wall_s",):
         return f"{float(value):.3g}"
-    if key in ("optimum", "dual_bound", "median_iterations", "median_sampler_calls"):
+    if key in ("optimum", "dual_bound", "dual_estimate", "median_steps", "median_sampler_calls"):
         return f"{float(value):.6g}"
-    if key == "dual_bound_certified":
-        return "yes" if value else "no"
     return str(value)
 
 
 def _cells(row: Mapping[str, Any]) -> list[str]:
-    return [format_cell(k, row if k == "dual_bound" else row.get(k)) for k in SHOWN]
+    return [format_cell(k, row.get(k)) for k in SHOWN]
 
 
 def headers() -> list[str]:

@@ -86,7 +86,10 @@ class SolveConfig:
             raise ValidationError(f"--threads must be an integer >= 1, got {self.threads!r}")
         if not isinstance(self.rho, (int, float)) or not math.isfinite(self.rho) or self.rho < 0:
             raise ValidationError(f"--rho must be a finite number >= 0, got {self.rho!r}")
-        for name, value in (("--time-limit", self.time_limit), ("reference_time_limit", self.reference_time_limit)):
+        for name, value in (
+            ("--time-limit", self.time_limit),
+            ("reference_time_limit", self.reference_time_limit),
+        ):
             if value is not None and (
                 not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
             ):

@@ -48,8 +48,8 @@ from qslack.samplers.base import Sampler, SampleSet
 __all__ = [
     "MemorySink",
     "Outcome",
-    "SampleFailed",
-    "SamplePending",
+    "SampleFailedError",
+    "SamplePendingError",
     "SampleSource",
     "SamplerSource",
     "Sink",
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 
-class SamplePending(QslackError):
+class SamplePendingError(QslackError):
     """The samples of a ticket are not ready yet (a queued or running job)."""
 
     def __init__(self, message: str, status: str = "QUEUED") -> None:
@@ -67,7 +67,7 @@ class SamplePending(QslackError):
         self.status = status
 
 
-class SampleFailed(QslackError):
+class SampleFailedError(QslackError):
     """The samples of a ticket will never come (a failed or cancelled job); the step is resubmitted."""
 
     def __init__(self, message: str, status: str = "failed") -> None:
@@ -103,7 +103,7 @@ class SampleSource:
         raise NotImplementedError
 
     def result(self, ticket: Ticket, request: Request, *, wait: bool = True) -> SampleSet:  # pragma: no cover
-        """The samples of ``ticket``; :class:`SamplePending` / :class:`SampleFailed` otherwise."""
+        """The samples of ``ticket``; :class:`SamplePendingError` / :class:`SampleFailedError` otherwise."""
         raise NotImplementedError
 
 
@@ -139,10 +139,10 @@ class Sink:
     def record_ticket(self, ticket: Ticket, state: DualState) -> None:
         """A durable ticket was submitted at ``state``: store it before anything waits."""
 
-    def record_failure(self, ticket: Ticket, error: SampleFailed) -> None:
+    def record_failure(self, ticket: Ticket, error: SampleFailedError) -> None:
         """A ticket failed for good (its step will be submitted again)."""
 
-    def record_pending(self, ticket: Ticket, error: SamplePending) -> None:
+    def record_pending(self, ticket: Ticket, error: SamplePendingError) -> None:
         """A ticket is still pending."""
 
     def record_step(self, state: DualState, iterate: DualIterate, ticket: Ticket) -> None:
@@ -248,16 +248,29 @@ def drive(
                 break
             if stop_after is not None and calls >= stop_after:
                 if not source.durable:
-                    return Outcome(committed, "interrupted", "interrupted",
-                                   f"stopped after {calls} steps on request", calls, history)
+                    return Outcome(
+                        committed,
+                        "interrupted",
+                        "interrupted",
+                        f"stopped after {calls} steps on request",
+                        calls,
+                        history,
+                    )
                 # a hardware run keeps its next step in flight: submit it, then return
                 req = ask(committed, problem)
                 ticket = sink.ticket_for(req.step)
                 if ticket is None:
                     ticket = source.submit(req)
                     sink.record_ticket(ticket, committed)
-                return Outcome(committed, "pending", "pending", f"step {req.step} submitted as {ticket.job_id}",
-                               calls, history, ticket)
+                return Outcome(
+                    committed,
+                    "pending",
+                    "pending",
+                    f"step {req.step} submitted as {ticket.job_id}",
+                    calls,
+                    history,
+                    ticket,
+                )
             req = ask(committed, problem)
             ticket = sink.ticket_for(req.step) if source.durable else None
             if ticket is None:
@@ -266,10 +279,10 @@ def drive(
                     sink.record_ticket(ticket, committed)
             try:
                 ss = source.result(ticket, req, wait=wait)
-            except SamplePending as exc:
+            except SamplePendingError as exc:
                 sink.record_pending(ticket, exc)
                 return Outcome(committed, "pending", "pending", str(exc), calls, history, ticket)
-            except SampleFailed as exc:
+            except SampleFailedError as exc:
                 sink.record_failure(ticket, exc)
                 failures += 1
                 if not resubmit or failures > max_failures:
@@ -326,7 +339,16 @@ def solve_dual(
         state = init_state(problem, method, lam0=lam0, rho0=rho0, options=options, seed=seed)
     t0 = time.perf_counter()
     sink = MemorySink()
-    out = drive(state, problem, SamplerSource(sampler), sink, iters=iters, time_limit=time_limit,
-                callback=callback)
-    return result(out.state, problem, sink.history, status=out.status, reason=out.reason, message=out.message,
-                  wall_s=time.perf_counter() - t0, sampler_calls=out.calls)
+    out = drive(
+        state, problem, SamplerSource(sampler), sink, iters=iters, time_limit=time_limit, callback=callback
+    )
+    return result(
+        out.state,
+        problem,
+        sink.history,
+        status=out.status,
+        reason=out.reason,
+        message=out.message,
+        wall_s=time.perf_counter() - t0,
+        sampler_calls=out.calls,
+    )

@@ -26,8 +26,8 @@ from typing import Any
 
 from qslack.exceptions import QslackError
 from qslack.runs.config import SolveConfig
-from qslack.runs.driver import SampleFailed, SamplePending, SampleSource, Ticket
-from qslack.runs.stored import RunHandle, _AlreadyStored, open_run, run_handle, start
+from qslack.runs.driver import SampleFailedError, SamplePendingError, SampleSource, Ticket
+from qslack.runs.stored import RunHandle, _AlreadyStoredError, open_run, run_handle, start
 from qslack.samplers.base import SampleSet
 
 __all__ = ["JobSource", "Outcome", "advance", "cancel_job", "run_until_done", "service_for_run", "submit_run"]
@@ -53,12 +53,14 @@ class JobSource(SampleSource):
         from qslack.model.bits import X_to_index
 
         try:
-            ss = self.sampler.collect(ticket.job_id, request.qubo, ticket.meta, wait=wait, timeout=self.timeout)
+            ss = self.sampler.collect(
+                ticket.job_id, request.qubo, ticket.meta, wait=wait, timeout=self.timeout
+            )
         except JobPendingError as exc:
-            raise SamplePending(str(exc), getattr(exc, "status", "QUEUED")) from exc
+            raise SamplePendingError(str(exc), getattr(exc, "status", "QUEUED")) from exc
         except JobFailedError as exc:
             status = "cancelled" if "CANCEL" in str(getattr(exc, "status", "")).upper() else "failed"
-            raise SampleFailed(f"job {ticket.job_id} failed: {exc}", status) from exc
+            raise SampleFailedError(f"job {ticket.job_id} failed: {exc}", status) from exc
         counts = {str(int(i)): int(c) for i, c in zip(X_to_index(ss.X), ss.counts, strict=True)}
         ticket.result = {"counts": counts, "n_shots": ss.n_shots}
         return ss
@@ -66,7 +68,7 @@ class JobSource(SampleSource):
 
 @dataclass
 class Outcome:
-    """What :func:`advance` did: ``action`` in submitted, collected, pending, resubmitted, failed, finished."""
+    """What :func:`advance` did: ``action`` is collected, pending, resubmitted, failed or finished."""
 
     run_id: str
     action: str
@@ -84,7 +86,7 @@ def submit_run(cfg: SolveConfig, store: Any, *, service: Any = None) -> tuple[st
         raise QslackError(h[1])
     if not hasattr(h.sampler, "submit"):
         raise QslackError(f"profile {cfg.profile!r} runs locally; use `qslack solve --profile {cfg.profile}`")
-    out, _ = run_handle(store, h, source=JobSource(h.sampler), wait=False)
+    out, _ = run_handle(store, h, source=JobSource(h.sampler), wait=False, stop_after=0)
     if out.ticket is None:
         raise QslackError(f"run {h.run_id}: no job was submitted ({out.message})")
     return h.run_id, str(out.ticket.job_id)
@@ -107,25 +109,43 @@ def advance(
     step0 = h.state.step
     before = {j["job_id"]: j["status"] for j in store.jobs(run_id)}
     try:
-        out, _ = run_handle(store, h, source=JobSource(h.sampler, timeout=timeout), wait=wait,
-                            stop_after=None if wait else 1)
-    except _AlreadyStored as exc:
+        out, _ = run_handle(
+            store, h, source=JobSource(h.sampler, timeout=timeout), wait=wait, stop_after=None if wait else 1
+        )
+    except _AlreadyStoredError as exc:
         return Outcome(run_id, "collected", step0, str(exc), "already stored")
     jobs = store.jobs(run_id)
-    failed = [j for j in jobs if j["status"] in ("failed", "cancelled") and before.get(j["job_id"]) not in
-              ("failed", "cancelled")]
+    failed = [
+        j
+        for j in jobs
+        if j["status"] in ("failed", "cancelled") and before.get(j["job_id"]) not in ("failed", "cancelled")
+    ]
     new = [j for j in jobs if j["job_id"] not in before]
     if out.status == "finished":
         return Outcome(run_id, "finished", out.state.step, detail=out.message)
     if out.status == "pending":
         job = out.ticket.job_id if out.ticket else None
-        if out.calls:
-            return Outcome(run_id, "collected", step0, job, f"step {step0} stored; next step submitted as {job}")
+        resub = [j["job_id"] for j in new if j["step"] == step0]
         if failed:
-            return Outcome(run_id, "resubmitted", step0, job, f"job {failed[-1]['job_id']} failed: "
-                           f"{(failed[-1]['info'] or {}).get('reason')}")
-        if new:
-            return Outcome(run_id, "resubmitted", step0, job, "no live job on record for this step")
+            reason = (failed[-1]["info"] or {}).get("reason")
+            return Outcome(
+                run_id,
+                "resubmitted",
+                step0,
+                resub[-1] if resub else job,
+                f"job {failed[-1]['job_id']} failed: {reason}",
+            )
+        if resub:
+            return Outcome(run_id, "resubmitted", step0, resub[-1], "no live job on record for this step")
+        if out.calls:
+            done = [j["job_id"] for j in jobs if j["step"] == step0 and j["status"] == "done"]
+            return Outcome(
+                run_id,
+                "collected",
+                step0,
+                done[-1] if done else None,
+                f"step {step0} stored; next step submitted as {job}",
+            )
         return Outcome(run_id, "pending", step0, job, out.message)
     if out.status == "failed":
         return Outcome(run_id, "failed", step0, out.ticket.job_id if out.ticket else None, out.message)

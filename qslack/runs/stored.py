@@ -28,7 +28,7 @@ from typing import Any
 from qslack.dual import DualIterate, DualResult, DualState, init_state, result
 from qslack.exceptions import QslackError, ResourceError, ValidationError
 from qslack.runs.config import SolveConfig, make_sampler, run_key
-from qslack.runs.driver import Outcome, SampleSource, SamplerSource, Sink, Ticket, drive
+from qslack.runs.driver import Outcome, SamplerSource, SampleSource, Sink, Ticket, drive
 from qslack.runs.prepare import Prepared, prepare
 from qslack.samplers.base import Sampler
 
@@ -67,7 +67,11 @@ class StoreSink(Sink):
     def record_ticket(self, ticket: Ticket, state: DualState) -> None:
         with self.store.transaction():
             self.store.add_job(
-                self.run_id, ticket.step, ticket.job_id, ticket.meta.get("backend", "?"), "submitted",
+                self.run_id,
+                ticket.step,
+                ticket.job_id,
+                ticket.meta.get("backend", "?"),
+                "submitted",
                 info={"meta": ticket.meta},
             )
             self.store.save_state(self.run_id, state.to_dict())
@@ -85,7 +89,7 @@ class StoreSink(Sink):
             if ticket.job_id is not None:
                 done = [j for j in self.store.jobs(self.run_id) if j["job_id"] == ticket.job_id]
                 if done and done[0]["status"] == "done":
-                    raise _AlreadyStored(ticket.job_id)
+                    raise _AlreadyStoredError(ticket.job_id)
                 self.store.update_job(ticket.job_id, "done", result=ticket.result)
             self.store.add_step(self.run_id, iterate.step, iterate.to_dict())
             self.store.save_state(self.run_id, state.to_dict())
@@ -96,7 +100,7 @@ class StoreSink(Sink):
             self.store.heartbeat(self.run_id)
 
 
-class _AlreadyStored(QslackError):
+class _AlreadyStoredError(QslackError):
     """Another process stored this job's step first."""
 
 
@@ -178,9 +182,7 @@ def _rho0(prep: Prepared) -> Any:
     return default_multipliers(prep.form, rho=prep.cfg.rho)[1]
 
 
-def open_run(
-    store: Any, run_id: str, *, service: Any = None, iters: int | None = None
-) -> RunHandle:
+def open_run(store: Any, run_id: str, *, service: Any = None, iters: int | None = None) -> RunHandle:
     """Rebuild a stored run from its configuration and last state (checked against the program)."""
     run = store.get_run(run_id)
     run_id = run["run_id"]
@@ -223,7 +225,10 @@ def run_handle(
     """Drive a stored run; store its end (unless it is only pending); ``(outcome, result or None)``."""
     owner = owner or f"{uuid.uuid4().hex[:8]}"
     if not store.claim(h.run_id, owner):
-        raise QslackError(f"run {h.run_id} is being run by another process (its lease is live)")
+        run = store.get_run(h.run_id)
+        if run["status"] == "running" and not store.is_stale(run):
+            raise QslackError(f"run {h.run_id} is being run by another process (its lease is live)")
+        store.claim(h.run_id, owner, steal=True)  # its holder is gone
     store.set_status(h.run_id, "running", "running")
     sink = StoreSink(store, h.run_id, owner=owner)
     src = source or SamplerSource(h.sampler)
@@ -240,7 +245,7 @@ def run_handle(
             stop_after=stop_after,
             wait=wait,
         )
-    except _AlreadyStored:
+    except _AlreadyStoredError:
         store.release(h.run_id, owner)
         raise
     except KeyboardInterrupt:
@@ -288,7 +293,11 @@ def finish(
         store.add_solution(run_id, "raw", st.best.x.tolist(), res.best_objective, True, st.best.step)
     if st.best_repaired.x is not None:
         store.add_solution(
-            run_id, "repaired", st.best_repaired.x.tolist(), res.best_objective_repaired, True,
+            run_id,
+            "repaired",
+            st.best_repaired.x.tolist(),
+            res.best_objective_repaired,
+            True,
             st.best_repaired.step,
         )
     store.finish_run(run_id, status, summary, message=out.message)

@@ -236,7 +236,7 @@ class Sampler(abc.ABC):
         """
         return {"sampler": str(self.properties.get("name", type(self).__name__))}
 
-    def check_fits(self, n_vars: int) -> None:
+    def check_fits(self, n_vars: int) -> None:  # noqa: B027 - a hook with a sensible default
         """Raise :class:`~qslack.exceptions.ResourceError` (one line, in words) if a QUBO of
         ``n_vars`` variables cannot be sampled here; nothing is allocated.  Default: anything fits."""
 

@@ -569,7 +569,7 @@ class Store:
         if self.read_only:
             raise QslackError(
                 f"store {self._display} is read-only and "
-                + ("empty" if version is None else f"of schema {version}; open it writable once to migrate it")
+                + ("empty" if version is None else f"of schema {version}; open it writable to migrate it")
             )
         conn = self._db()
         with self.transaction():
@@ -911,12 +911,13 @@ class Store:
                 (_now(), os.getpid(), socket.gethostname(), run_id),
             )
 
-    def claim(self, run_id: str, owner: str, *, ttl: float = 120.0) -> bool:
+    def claim(self, run_id: str, owner: str, *, ttl: float = 120.0, steal: bool = False) -> bool:
         """Take the run's lease for ``ttl`` seconds unless another owner holds a live one.
 
         Two drivers on one store never run the same run: the second one's
         claim fails until the first one's lease expires (a dead driver
-        leaves no ghost).  Renewing one's own lease always succeeds.
+        leaves no ghost).  Renewing one's own lease always succeeds;
+        ``steal=True`` takes it anyway (a stale run whose process is gone).
 
         Examples
         --------
@@ -932,11 +933,17 @@ class Store:
         >>> store.close()
         """
         now = time.time()
+        free = (
+            "1"
+            if steal
+            else "(lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)"
+        )
+        args: tuple[Any, ...] = () if steal else (owner, now)
         with self.transaction():
             cur = self._db().execute(
-                "UPDATE runs SET lease_owner = ?, lease_until = ?, heartbeat_at = ? WHERE run_id = ? AND "
-                "(lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)",
-                (owner, now + float(ttl), _now(), run_id, owner, now),
+                "UPDATE runs SET lease_owner = ?, lease_until = ?, heartbeat_at = ?, pid = ?, host = ? "
+                f"WHERE run_id = ? AND {free}",
+                (owner, now + float(ttl), _now(), os.getpid(), socket.gethostname(), run_id, *args),
             )
             return cur.rowcount == 1
 
@@ -953,17 +960,17 @@ class Store:
         heartbeat for ``after`` seconds (another host), and no live lease."""
         if run.get("status") != "running":
             return False
-        lease = run.get("lease_until")
-        if lease is not None and float(lease) > time.time():
-            return False
         pid, host = run.get("pid"), run.get("host")
         if pid is not None and host == socket.gethostname():
             try:
                 os.kill(int(pid), 0)
             except ProcessLookupError:
-                return True
+                return True  # its process is gone, whatever its lease says
             except PermissionError:  # alive, another user's
                 return False
+            return False
+        lease = run.get("lease_until")
+        if lease is not None and float(lease) > time.time():
             return False
         beat = run.get("heartbeat_at") or run.get("created_at")
         age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds() if beat else math.inf

@@ -130,9 +130,7 @@ def update(state: Any, obs: Observation, ctx: MethodContext) -> Update:
     if all(c.exact for c in cuts) and model_val - f_center <= opt["tol"] * (1 + abs(f_center)):
         converged = f"predicted increase below {opt['tol']:g}"
     step = float(np.linalg.norm(lam_new - state.lam))
-    ms.update(
-        t=int(ms["t"]) + 1, center=center.tolist(), f_center=f_center, predicted=model_val, mu=mu
-    )
+    ms.update(t=int(ms["t"]) + 1, center=center.tolist(), f_center=f_center, predicted=model_val, mu=mu)
     return Update(ctx.form.project(lam_new), ms, step, f"{note}, mu={mu:.3g}", converged=converged)
 
 
