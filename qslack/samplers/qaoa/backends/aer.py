@@ -56,6 +56,9 @@ class AerStatevector:
         ``seed_simulator`` default for :meth:`sample`.
     max_parallel_threads : int
         Aer's thread limit (0: all cores).
+    ansatz : Ansatz, optional
+        Mixer and initial state (:mod:`~qslack.samplers.qaoa.ansatz`); default
+        the X mixer from ``|+>^n``.  ``p = 0`` simulates the initial state alone.
 
     Examples
     --------
@@ -78,6 +81,7 @@ class AerStatevector:
         device: str = "CPU",
         seed: int | None = None,
         max_parallel_threads: int = 0,
+        ansatz=None,
     ) -> None:
         h, J = _check_ising(h, J)
         if method not in _METHODS:
@@ -106,22 +110,27 @@ class AerStatevector:
         self._sim = AerSimulator(
             method=method, device=device, max_parallel_threads=int(max_parallel_threads)
         )
-        qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale)
+        self.ansatz = ansatz
+        qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale, ansatz=ansatz)
         self._params = list(self._gammas) + list(self._betas)
         probs = qc.copy()
         probs.save_probabilities(label="probabilities")
         self._qc_probs = transpile(probs, self._sim, optimization_level=0)
+        self._qc = qc
+        self._qc_state = None
         shots = qc.copy()
         shots.measure_all()
         self._qc_shots = transpile(shots, self._sim, optimization_level=0)
 
-    def _binds(self, gammas, betas) -> list[dict]:
+    def _binds(self, gammas, betas) -> list[dict] | None:
         g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
         b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
         if g.shape != (self.p,) or b.shape != (self.p,):
             raise ValidationError(
                 f"gammas and betas must have length p={self.p}, got {g.shape} and {b.shape}"
             )
+        if self.p == 0:
+            return None
         values = np.concatenate([g, b])
         return [{prm: [float(v)] for prm, v in zip(self._params, values, strict=True)}]
 
@@ -146,6 +155,25 @@ class AerStatevector:
         if probs.shape != (1 << self.n,):  # pragma: no cover - defensive
             raise ValidationError(f"Aer returned probabilities of shape {probs.shape}")
         return probs
+
+    def statevector(self, gammas, betas) -> np.ndarray:
+        """The final state's ``2**n`` amplitudes (complex128, kernel order; global phase as Aer's).
+
+        Only for ``method="statevector"``.
+        """
+        if self.method != "statevector":
+            raise ValidationError("statevector() needs method='statevector'")
+        check_memory(self.n, np.complex128, extra_bytes=(1 << self.n) * 16)
+        if self._qc_state is None:
+            from qiskit import transpile
+
+            qc = self._qc.copy()
+            qc.save_statevector(label="statevector")
+            self._qc_state = transpile(qc, self._sim, optimization_level=0)
+        job = self._sim.run(self._qc_state, parameter_binds=self._binds(gammas, betas), shots=1)
+        result = job.result()
+        self._check_result(result)
+        return np.asarray(result.data(0)["statevector"], dtype=np.complex128)
 
     def expectation(self, diag, gammas, betas) -> float:
         """``sum_k probabilities[k] * diag[k]``."""
