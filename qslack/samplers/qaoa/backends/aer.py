@@ -91,7 +91,6 @@ class AerStatevector:
         if method == "statevector":  # refuse before building anything
             check_memory(int(h.size), np.complex128)
         AerSimulator = _import_aer()
-        from qiskit import transpile
 
         self.n = int(h.size)
         self.p = int(p)
@@ -113,14 +112,23 @@ class AerStatevector:
         self.ansatz = ansatz
         qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale, ansatz=ansatz)
         self._params = list(self._gammas) + list(self._betas)
-        probs = qc.copy()
-        probs.save_probabilities(label="probabilities")
-        self._qc_probs = transpile(probs, self._sim, optimization_level=0)
         self._qc = qc
-        self._qc_state = None
-        shots = qc.copy()
-        shots.measure_all()
-        self._qc_shots = transpile(shots, self._sim, optimization_level=0)
+        self._compiled: dict[str, object] = {}  # transpiled on first use, once
+
+    def _circuit(self, kind: str):
+        """The circuit with its result instruction, transpiled for the simulator once."""
+        if kind not in self._compiled:
+            from qiskit import transpile
+
+            qc = self._qc.copy()
+            if kind == "probabilities":
+                qc.save_probabilities(label="probabilities")
+            elif kind == "statevector":
+                qc.save_statevector(label="statevector")
+            else:
+                qc.measure_all()
+            self._compiled[kind] = transpile(qc, self._sim, optimization_level=0)
+        return self._compiled[kind]
 
     def _binds(self, gammas, betas) -> list[dict] | None:
         g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
@@ -148,7 +156,8 @@ class AerStatevector:
             check_memory(self.n, np.complex128, extra_bytes=(1 << self.n) * 8)
         else:  # the MPS itself is small, the returned vector is not
             check_memory(self.n, np.float64, extra_bytes=0)
-        job = self._sim.run(self._qc_probs, parameter_binds=self._binds(gammas, betas), shots=1)
+        qc = self._circuit("probabilities")
+        job = self._sim.run(qc, parameter_binds=self._binds(gammas, betas), shots=1)
         result = job.result()
         self._check_result(result)
         probs = np.asarray(result.data(0)["probabilities"], dtype=np.float64)
@@ -164,13 +173,7 @@ class AerStatevector:
         if self.method != "statevector":
             raise ValidationError("statevector() needs method='statevector'")
         check_memory(self.n, np.complex128, extra_bytes=(1 << self.n) * 16)
-        if self._qc_state is None:
-            from qiskit import transpile
-
-            qc = self._qc.copy()
-            qc.save_statevector(label="statevector")
-            self._qc_state = transpile(qc, self._sim, optimization_level=0)
-        job = self._sim.run(self._qc_state, parameter_binds=self._binds(gammas, betas), shots=1)
+        job = self._sim.run(self._circuit("statevector"), parameter_binds=self._binds(gammas, betas), shots=1)
         result = job.result()
         self._check_result(result)
         return np.asarray(result.data(0)["statevector"], dtype=np.complex128)
@@ -193,7 +196,7 @@ class AerStatevector:
         seed = self.seed if seed is None else seed
         opts = {} if seed is None else {"seed_simulator": int(seed)}
         job = self._sim.run(
-            self._qc_shots, parameter_binds=self._binds(gammas, betas), shots=shots, **opts
+            self._circuit("shots"), parameter_binds=self._binds(gammas, betas), shots=shots, **opts
         )
         result = job.result()
         self._check_result(result)
