@@ -26,6 +26,8 @@ plain X-mixer ansatz from ``|+>^n`` is the job of the faster
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -38,7 +40,7 @@ __all__ = ["SINGLE_BLOCK_QUBITS", "AnsatzSimulator", "cvar_of", "mixer_blocks"]
 
 #: single-qubit gates are applied in blocks of up to this many qubits per pass
 SINGLE_BLOCK_QUBITS = 10
-_PARALLEL_MIN = 1 << 14  # below this many amplitudes one thread does the work
+_PARALLEL_MIN = 1 << 16  # below this many amplitudes one thread does the work (as the fast kernel)
 
 _KIND = {"single": 0, "pair": 1}
 
@@ -99,27 +101,50 @@ def _block_pass(psi, sorted_q, offsets, kinds, la, lb, U, nthreads):
         _block_range(psi, sorted_q, offsets, kinds, la, lb, U, t * nouter // nt, (t + 1) * nouter // nt, loc)
 
 
-@njit(parallel=True, cache=True)
-def _phase(psi, diag, g):
-    for k in prange(psi.shape[0]):
+@njit(cache=True)
+def _phase_slice(psi, diag, g, k0, k1):
+    for k in range(k0, k1):
         t = g * diag[k]
         psi[k] = psi[k] * complex(np.cos(t), -np.sin(t))
 
 
-@njit(parallel=True, cache=True)
-def _expectation(psi, diag):
+@njit(cache=True)
+def _expect_slice(psi, diag, k0, k1):
     acc = 0.0
-    for k in prange(psi.shape[0]):
+    for k in range(k0, k1):
         a = psi[k]
-        acc += (a.real * a.real + a.imag * a.imag) * diag[k]
+        acc += (np.float64(a.real) * a.real + np.float64(a.imag) * a.imag) * diag[k]
     return acc
 
 
-@njit(parallel=True, cache=True)
-def _probabilities(psi, out):
-    for k in prange(psi.shape[0]):
+@njit(cache=True)
+def _probs_slice(psi, out, k0, k1):
+    for k in range(k0, k1):
         a = psi[k]
         out[k] = np.float64(a.real) * a.real + np.float64(a.imag) * a.imag
+
+
+@njit(parallel=True, cache=True)
+def _phase_par(psi, diag, g, nt):
+    N = psi.shape[0]
+    for t in prange(nt):
+        _phase_slice(psi, diag, g, t * N // nt, (t + 1) * N // nt)
+
+
+@njit(parallel=True, cache=True)
+def _expect_par(psi, diag, nt):
+    N = psi.shape[0]
+    parts = np.zeros(nt)
+    for t in prange(nt):
+        parts[t] = _expect_slice(psi, diag, t * N // nt, (t + 1) * N // nt)
+    return parts.sum()
+
+
+@njit(parallel=True, cache=True)
+def _probs_par(psi, out, nt):
+    N = psi.shape[0]
+    for t in prange(nt):
+        _probs_slice(psi, out, t * N // nt, (t + 1) * N // nt)
 
 
 # --------------------------------------------------------------------------- plan
@@ -147,6 +172,45 @@ def mixer_blocks(ansatz: Ansatz) -> list[tuple[tuple[int, ...], list[int]]]:
         chunk = singles[s : s + SINGLE_BLOCK_QUBITS]
         blocks.append((tuple(ops[o][1][0] for o in chunk), chunk))
     return blocks
+
+
+_EYE = np.eye(2, dtype=np.complex128)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Static arrays of one mixer block: its gates are ``exp(-i beta M[o])``."""
+
+    sorted_q: np.ndarray  # the block's qubits, increasing (to insert zero bits)
+    offsets: np.ndarray  # offsets[m] = state index of local index m (bit j = block qubit j)
+    kinds: np.ndarray  # 0 single-qubit gate, 1 XY pair
+    la: np.ndarray  # local qubit (single) or first qubit of the pair
+    lb: np.ndarray  # second qubit of the pair
+    M: np.ndarray  # (nops, 2, 2) generators with M**2 = I
+
+
+def _compile_blocks(ansatz: Ansatz) -> list[_Block]:
+    """The mixer blocks with their generators ``M_o`` (``U_o(beta) = cos(beta) I - i sin(beta) M_o``)."""
+    ops = ansatz.mixer_ops(np.pi / 2)  # cos = 0, sin = 1: U = -i M
+    out = []
+    for qubits, idx in mixer_blocks(ansatz):
+        k = len(qubits)
+        m = np.arange(1 << k, dtype=np.int64)
+        offsets = np.zeros(1 << k, dtype=np.int64)
+        for j, q in enumerate(qubits):
+            offsets += ((m >> j) & 1) << q
+        local = {q: j for j, q in enumerate(qubits)}
+        out.append(
+            _Block(
+                np.array(sorted(qubits), dtype=np.int64),
+                offsets,
+                np.array([_KIND[ops[o][0]] for o in idx], dtype=np.int64),
+                np.array([local[ops[o][1][0]] for o in idx], dtype=np.int64),
+                np.array([local[ops[o][1][-1]] for o in idx], dtype=np.int64),
+                np.array([1j * ops[o][2] for o in idx], dtype=np.complex128),
+            )
+        )
+    return out
 
 
 class AnsatzSimulator:
@@ -186,14 +250,7 @@ class AnsatzSimulator:
         self.threads = None if threads is None else int(threads)
         self._init = ansatz.initial_state().astype(dt)
         self._state = np.empty(1 << n, dtype=dt)
-        self._blocks = []
-        for qubits, idx in mixer_blocks(ansatz):
-            k = len(qubits)
-            m = np.arange(1 << k, dtype=np.int64)
-            offsets = np.zeros(1 << k, dtype=np.int64)
-            for j, q in enumerate(qubits):
-                offsets += ((m >> j) & 1) << q
-            self._blocks.append((np.array(sorted(qubits), dtype=np.int64), offsets, qubits, idx))
+        self._blocks = _compile_blocks(ansatz)
         self._ready = False
 
     @property
@@ -235,22 +292,24 @@ class AnsatzSimulator:
         finally:
             numba.set_num_threads(old)
 
-    def _mix(self, beta: float) -> None:
-        ops = self.ansatz.mixer_ops(beta)
-        nt = self._nt()
-        for sorted_q, offsets, qubits, idx in self._blocks:
-            local = {q: j for j, q in enumerate(qubits)}
-            kinds = np.array([_KIND[ops[o][0]] for o in idx], dtype=np.int64)
-            la = np.array([local[ops[o][1][0]] for o in idx], dtype=np.int64)
-            lb = np.array([local[ops[o][1][-1]] for o in idx], dtype=np.int64)
-            U = np.array([ops[o][2] for o in idx], dtype=np.complex128)
-            _block_pass(self._state, sorted_q, offsets, kinds, la, lb, U, nt)
-
     def _run(self, d, g, b) -> None:
         np.copyto(self._state, self._init)
+        nt = self._nt()
+        psi = self._state
         for layer in range(g.size):
-            _phase(self._state, d, g[layer])
-            self._mix(float(b[layer]))
+            if nt > 1:
+                _phase_par(psi, d, g[layer], nt)
+            else:
+                _phase_slice(psi, d, g[layer], 0, psi.shape[0])
+            cb, sb = np.cos(b[layer]), np.sin(b[layer])
+            for blk in self._blocks:
+                U = cb * _EYE - (1j * sb) * blk.M  # exp(-i beta M_o) = cos I - i sin M_o (M_o**2 = I)
+                if nt > 1:
+                    _block_pass(psi, blk.sorted_q, blk.offsets, blk.kinds, blk.la, blk.lb, U, nt)
+                else:
+                    loc = np.empty(blk.offsets.shape[0], dtype=psi.dtype)
+                    nouter = psi.shape[0] // blk.offsets.shape[0]
+                    _block_range(psi, blk.sorted_q, blk.offsets, blk.kinds, blk.la, blk.lb, U, 0, nouter, loc)
 
     def run(self, diag, gammas, betas, *, scale: float = 1.0) -> np.ndarray:
         """Prepare the state in place and return it (a view of the buffer); ``p = 0`` gives ``|s>``."""
@@ -272,7 +331,11 @@ class AnsatzSimulator:
     def expectation(self, diag) -> float:
         """``<psi|D|psi>`` of the current state."""
         self._require_state()
-        return float(self._with_threads(_expectation, self._state, self._check_diag(diag)))
+        d = self._check_diag(diag)
+        nt = self._nt()
+        if nt > 1:
+            return float(self._with_threads(_expect_par, self._state, d, nt))
+        return float(_expect_slice(self._state, d, 0, d.shape[0]))
 
     def probabilities(self, out: np.ndarray | None = None) -> np.ndarray:
         """``|psi|**2`` as float64 (allocates unless ``out`` is given)."""
@@ -281,7 +344,11 @@ class AnsatzSimulator:
             out = np.empty(1 << self.n, dtype=np.float64)
         elif out.shape != (1 << self.n,) or out.dtype != np.float64 or not out.flags.c_contiguous:
             raise ValidationError(f"out must be a contiguous float64 array of shape ({1 << self.n},)")
-        self._with_threads(_probabilities, self._state, out)
+        nt = self._nt()
+        if nt > 1:
+            self._with_threads(_probs_par, self._state, out, nt)
+        else:
+            _probs_slice(self._state, out, 0, out.shape[0])
         return out
 
     def cvar(self, diag, alpha: float) -> float:
