@@ -8,7 +8,9 @@ Two measurements (not timed tests):
   out (``LagrangianForm(enforced=...)``): only the ``"row"`` rows keep a
   multiplier.
 * MDKP ``gen:mdkp?n=16&m=5&tightness=0.25&seed=1``: the X mixer vs warm-start
-  QAOA from the LP relaxation and from the greedy solution (eps = 0.25).
+  QAOA from the LP relaxation and from the greedy solution (eps = 0.25), and
+  from the LP relaxation with eps = 0.1 (at eps = 0.25 every fractional LP
+  value of this instance is clipped, so LP and greedy give the same state).
 
 For every ansatz and ``p = 0..P``: the multipliers are the defaults
 (``default_multipliers``), the optimiser is COBYLA with ``--evals`` evaluations
@@ -20,7 +22,8 @@ copy of an optimal tour counts).
 
 Usage::
 
-    .venv/bin/python scripts/ansatz_compare.py --p-max 5 --evals 60 --json reports/ansatz_compare.json
+    .venv/bin/python scripts/ansatz_compare.py --p-max 5 --evals 60 \\
+        --json reports/ansatz_compare.json --md reports/ansatz_compare.md
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ def _runs(name: str, form: LagrangianForm, kw: dict[str, Any], args: argparse.Na
     qubo = form.qubo(lam, rho)
     opt, best = _optimal_mask(form)
     feas = form.feasible_mask()
+    known = form.program.metadata.get("known_optimum")
+    native = float(form.program.native(best))
+    if known is not None and abs(native - known) > 1e-6 * max(1.0, abs(known)):
+        raise SystemExit(f"brute-force optimum {native} differs from the known optimum {known}")
+    print(f"{name}: optimum {native} (known: {known}), {int(opt.sum())} optimal states", flush=True)
     rows = []
     for p in range(args.p_max + 1):
         variants = (
@@ -119,7 +127,28 @@ def mdkp(args: argparse.Namespace) -> list[dict]:
     out = _runs("mdkp/x", form, {}, args)
     out += _runs("mdkp/warm-lp", form, {"mixer": "warm", "warm_start": c_lp}, args)
     out += _runs("mdkp/warm-greedy", form, {"mixer": "warm", "warm_start": c_greedy}, args)
+    out += _runs("mdkp/warm-lp-eps0.1", form, {"mixer": "warm", "warm_start": c_lp, "eps": 0.1}, args)
+    print("LP relaxation c*:", np.round(c_lp, 3).tolist())
+    print("greedy solution :", c_greedy.astype(int).tolist())
     return out
+
+
+def markdown(rows: list[dict]) -> str:
+    """P(optimal) per ansatz (rows) and depth (columns), one table per run kind."""
+    out = []
+    ps = sorted({r["p"] for r in rows})
+    for run in ("cobyla/default-start", "cobyla/lr-start", "lr-qaoa"):
+        out.append(f"\n**{run}** (p = 0: the initial state alone)\n")
+        out.append("| ansatz | " + " | ".join(f"p={p}" for p in ps) + " |")
+        out.append("|---|" + "---:|" * len(ps))
+        for name in dict.fromkeys(r["ansatz"] for r in rows):
+            cells = []
+            for p in ps:
+                hit = [r for r in rows if r["ansatz"] == name and r["p"] == p and r["run"] in (run, "p0")]
+                v = hit[0]["p_opt"] if hit else None
+                cells.append("" if v is None else f"{v:.4f}" if v >= 1e-3 else f"{v:.1e}")
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
 
 
 def main() -> None:
@@ -129,12 +158,21 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=("tsp", "mdkp"), default=None)
     ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--md", default=None, help="write Markdown tables of P(optimal) here")
+    ap.add_argument("--render", default=None, help="only re-render --md from this JSON file")
     args = ap.parse_args()
+    if args.render:
+        with open(args.render) as fh, open(args.md, "w") as out:
+            out.write(markdown(json.load(fh)["rows"]))
+        return
     rows: list[dict] = []
     if args.only in (None, "tsp"):
         rows += tsp(args)
     if args.only in (None, "mdkp"):
         rows += mdkp(args)
+    if args.md:
+        with open(args.md, "w") as fh:
+            fh.write(markdown(rows))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"args": vars(args), "machine": platform.platform(), "rows": rows}, fh, indent=1)
