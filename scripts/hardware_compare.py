@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from qslack import runner
+from qslack.runs import config as runner
+from qslack.runs import stored
 from qslack.store.db import Store
 
 
@@ -41,7 +42,7 @@ def main() -> None:
                     profile=profile,
                     shots=2048,
                 )
-                _, res, _ = runner.solve(cfg, store)
+                _, res, _ = stored.solve(cfg, store)
                 isa = res.history[-1].sampler_info.get("isa") if res.history else None
                 results.append((res, isa))
             gaps = [r.gap if r.gap is not None else float("inf") for r, _ in results]

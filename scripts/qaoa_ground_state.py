@@ -16,7 +16,7 @@ import json
 import time
 
 import numpy as np
-from qslack.dual.api import default_multipliers
+from qslack.dual import default_multipliers
 
 from qslack.model.lagrangian import LagrangianForm
 from qslack.problems.catalog import build_program, load_instance
@@ -44,7 +44,7 @@ def main() -> None:
         t0 = time.perf_counter()
         ss = QAOASampler(p=args.p, shots=1000, maxiter=args.maxiter, seed=0).sample(qubo)
         wall = time.perf_counter() - t0
-        probs = ss.info["probabilities"]
+        probs = ss.probabilities
         p_ground = float(probs[ground].sum())
         uniform = float(ground.sum()) / diag.size
         ratio = (e_max - ss.info["expectation"]) / (e_max - e_min)

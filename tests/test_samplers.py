@@ -21,7 +21,27 @@ from qslack.samplers.qaoa.sampler import QAOASampler
 from qslack.samplers.random import RandomSampler
 from qslack.testing import CHECK_NAMES, check_sampler, conformance_checks, random_qubo
 
+
 # --------------------------------------------------------------------------- conformance
+class _PerSizeQAOA(Sampler):
+    """A QAOASampler whose one-hot groups / warm start fit each QUBO (the kit's QUBOs vary in size):
+    groups of 3 consecutive variables, warm start ``linspace(0.1, 0.9, n)``."""
+
+    parameters: ClassVar[dict[str, str]] = QAOASampler.parameters
+    properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
+
+    def __init__(self, **kw: Any) -> None:
+        self.kw = kw
+
+    def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:
+        n, kw = qubo.n_vars, dict(self.kw)
+        if kw.get("mixer", "x").startswith("xy"):
+            kw["groups"] = [list(range(i, min(i + 3, n))) for i in range(0, n, 3)]
+        if kw.get("mixer") == "warm":
+            kw["warm_start"] = np.linspace(0.1, 0.9, n)
+        return QAOASampler(**kw).sample(qubo, seed=seed, **options)
+
+
 # (id, factory, options of the kit).  A new sampler is one line here, e.g.
 #   ("qaoa", partial(QAOASampler, p=1, shots=256, maxiter=20), {}),
 SAMPLERS: list[tuple[str, Any, dict[str, Any]]] = [
@@ -29,6 +49,11 @@ SAMPLERS: list[tuple[str, Any, dict[str, Any]]] = [
     ("random", partial(RandomSampler, shots=200), {}),
     ("cpsat", partial(CPSATSampler, time_limit=10.0), {}),
     ("qaoa-statevector", partial(QAOASampler, p=1, shots=256, maxiter=20), {}),
+    ("qaoa-xy-ring", partial(_PerSizeQAOA, mixer="xy-ring", p=1, shots=256, maxiter=20), {}),
+    ("qaoa-xy-complete", partial(_PerSizeQAOA, mixer="xy-complete", p=2, shots=256, optimizer="none"), {}),
+    ("qaoa-warm", partial(_PerSizeQAOA, mixer="warm", p=1, shots=256, maxiter=20), {}),
+    ("qaoa-lr-ramp", partial(QAOASampler, p=4, params="ramp", shots=256, maxiter=10), {}),
+    ("qaoa-p0", partial(QAOASampler, p=0, shots=256), {}),
 ]
 
 CONFORMANCE = [

@@ -44,6 +44,29 @@ def _set_packing_pairs(program: BinaryProgram) -> np.ndarray:
     return pairs
 
 
+def _row_mask(program: BinaryProgram, rows: Any) -> np.ndarray:
+    """Boolean row mask from indices, a mask or group names (None: no row)."""
+    m = program.n_cons
+    if rows is None:
+        return np.zeros(m, dtype=bool)
+    if isinstance(rows, str):
+        return program.group_mask(rows)
+    items = list(rows)
+    if items and all(isinstance(v, str) for v in items):
+        return program.group_mask(items)
+    a = np.asarray(items)
+    if a.dtype == bool:
+        if a.shape != (m,):
+            raise ValidationError(f"enforced mask has shape {a.shape}, expected ({m},)")
+        return a.copy()
+    idx = a.astype(np.int64).reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= m or np.any(idx != a.reshape(-1))):
+        raise ValidationError(f"enforced rows must be integers in 0..{m - 1}, got {items}")
+    mask = np.zeros(m, dtype=bool)
+    mask[idx] = True
+    return mask
+
+
 class LagrangianForm:
     """The slack-free Lagrangian family ``H(x; lam, rho)`` of a program.
 
@@ -60,6 +83,13 @@ class LagrangianForm:
         when they fit ``max_cache_bytes``).
     max_cache_bytes : int, optional
         Budget for the caches; default a quarter of the available memory.
+    enforced : iterable of int or str, or bool mask, optional
+        Rows the QAOA ansatz keeps satisfied by construction (one-hot rows
+        under an XY mixer, :func:`qslack.model.onehot.one_hot_groups`): row
+        indices, a mask, or constraint-group names.  They stay in the program
+        (residuals, feasibility) but get no term in ``H``: their ``lam`` and
+        ``rho`` are held at 0.  ``min_x H`` stays a valid lower bound (a
+        relaxation of fewer rows).
 
     Examples
     --------
@@ -71,6 +101,8 @@ class LagrangianForm:
     True
     >>> np.allclose(q.diagonal()[[0, 1, 3]], form.energy(X, [0.5], [2.0]))
     True
+    >>> LagrangianForm(p, enforced=[0]).qubo(lam=[0.5], rho=[2.0]).energies(X).tolist()   # row left out
+    [0.0, -1.0, -2.0]
     """
 
     def __init__(
@@ -80,9 +112,12 @@ class LagrangianForm:
         products: str | bool | Iterable[str] = "auto",
         cache: str | bool = "auto",
         max_cache_bytes: int | None = None,
+        enforced: Iterable[int] | Iterable[str] | np.ndarray | None = None,
     ) -> None:
         self.program = program
         self.products = products
+        self._enforced_spec = enforced
+        self.enforced = _row_mask(program, enforced)
         pairs = _set_packing_pairs(program)
         is_pair = pairs[:, 0] >= 0
         if products == "auto":
@@ -109,7 +144,11 @@ class LagrangianForm:
     def with_program(self, program: BinaryProgram) -> LagrangianForm:
         """A form of another program (e.g. with lazy rows added) with this form's settings."""
         return LagrangianForm(
-            program, products=self.products, cache=self._cache_mode, max_cache_bytes=self._max_cache_bytes
+            program,
+            products=self.products,
+            cache=self._cache_mode,
+            max_cache_bytes=self._max_cache_bytes,
+            enforced=self._enforced_spec,
         )
 
     # ----------------------------------------------------------- properties
@@ -178,6 +217,8 @@ class LagrangianForm:
             raise ValidationError(f"{what} holds a non-finite value")
         if what == "rho" and np.any(a < 0):
             raise ValidationError(f"rho must be >= 0, got min {a.min()}")
+        if self.enforced.any():
+            a = np.where(self.enforced, 0.0, a)
         return a
 
     def residuals(self, X: np.ndarray) -> np.ndarray:

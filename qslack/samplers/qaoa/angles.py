@@ -1,7 +1,10 @@
 """QAOA angle conventions: ``theta = [gamma_1..gamma_p, beta_1..beta_p]``.
 
 Angles act on the cost scaled by its largest Ising coefficient (DESIGN.md), so
-they transfer between instances and between steps of the dual loop.
+they transfer between instances and between steps of the dual loop.  A layer
+is ``exp(-i beta M) exp(-i gamma H / scale)`` with the initial state the top
+eigenstate of the mixer ``M`` (:mod:`~qslack.samplers.qaoa.ansatz`), so the
+annealing direction for minimising ``H`` is ``gamma > 0``, ``beta < 0``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 
-__all__ = ["as_theta", "interpolate", "join", "linear_ramp", "split"]
+__all__ = ["LR_SLOPES", "as_theta", "interpolate", "join", "linear_ramp", "lr_schedule", "split"]
+
+#: default LR-QAOA slopes ``(dgamma, dbeta)`` (a choice, see :func:`lr_schedule`)
+LR_SLOPES = (0.6, 0.3)
 
 
 def linear_ramp(p: int, dt: float = 0.75) -> np.ndarray:
@@ -25,6 +31,29 @@ def linear_ramp(p: int, dt: float = 0.75) -> np.ndarray:
         raise ValidationError(f"QAOA depth p must be >= 1, got {p}")
     f = (np.arange(p) + 0.5) / p
     return np.concatenate([f * dt, (1.0 - f) * dt])
+
+
+def lr_schedule(p: int, dgamma: float = LR_SLOPES[0], dbeta: float = LR_SLOPES[1]) -> np.ndarray:
+    """LR-QAOA's fixed linear ramp (Montanez-Barrera & Michielsen, arXiv:2405.09169), in our convention.
+
+    The paper's layer ``k = 0..p-1`` is ``exp(+i beta_k sum X) exp(-i gamma_k H_C)``
+    (``RX(-2 beta_k)``) with ``gamma_k = (k + 1) / p * dgamma`` and
+    ``beta_k = (1 - k / p) * dbeta``.  Our mixer is ``exp(-i beta X)``, so the
+    same circuit has ``beta_k = -(1 - k / p) * dbeta`` here; the cost is ``H``
+    divided by its largest Ising coefficient in both.  The default slopes
+    ``LR_SLOPES`` are our choice (the paper scans them per problem class;
+    metriq-gym's LR-QAOA benchmark defaults to ``0.3, 0.3``).
+
+    Examples
+    --------
+    >>> lr_schedule(4, dgamma=1.0, dbeta=1.0).tolist()
+    [0.25, 0.5, 0.75, 1.0, -1.0, -0.75, -0.5, -0.25]
+    """
+    p = int(p)
+    if p < 1:
+        raise ValidationError(f"QAOA depth p must be >= 1 for a ramp, got {p}")
+    k = np.arange(p, dtype=np.float64)
+    return np.concatenate([(k + 1.0) / p * float(dgamma), -(1.0 - k / p) * float(dbeta)])
 
 
 def split(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +91,18 @@ def interpolate(theta: np.ndarray, p_new: int) -> np.ndarray:
 
 def as_theta(init: object, p: int) -> np.ndarray:
     """Angles from ``init``: None (ramp), a flat vector of any even length, or a dict with
-    ``gammas``/``betas`` (e.g. an earlier SampleSet's ``info["angles"]``); resampled to depth ``p``."""
+    ``gammas``/``betas`` (e.g. an earlier SampleSet's ``info["angles"]``); resampled to depth ``p``
+    (:func:`interpolate`).  ``p = 0`` has no angles: an empty vector, whatever ``init``.
+
+    Examples
+    --------
+    >>> as_theta({"gammas": [0.2], "betas": [-0.4]}, 2).tolist()
+    [0.2, 0.2, -0.4, -0.4]
+    >>> as_theta(None, 0).size
+    0
+    """
+    if p == 0:
+        return np.zeros(0)
     if init is None:
         return linear_ramp(p)
     if isinstance(init, dict):

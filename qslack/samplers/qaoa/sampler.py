@@ -1,10 +1,14 @@
 """``QAOASampler``: QAOA on a QUBO with one of several backends, optimised with scipy.
 
 The cost is ``H / s`` with ``s`` the largest absolute Ising coefficient, the
-phase ``exp(-i gamma H / s)``, the mixer ``exp(-i beta sum X)``; angles start
-from a linear ramp or from ``init`` (warm start) and are optimised on the
-expectation or the CVaR of the energy.  The final state is sampled ``shots``
-times with the seeded generator.
+phase ``exp(-i gamma H / s)``, the mixer ``exp(-i beta sum X)`` by default (or
+an XY mixer on one-hot groups, or the warm-start mixer: see
+:mod:`~qslack.samplers.qaoa.ansatz`); angles start from a linear ramp or from
+``init`` (warm start) and are optimised on the expectation or the CVaR of the
+energy, or held fixed (LR-QAOA, ``optimizer="none"``), or only the two slopes
+of the LR-QAOA ramp are optimised (``params="ramp"``).  ``p = 0`` samples the
+initial state itself.  The final state is sampled ``shots`` times with the
+seeded generator.
 """
 
 from __future__ import annotations
@@ -18,13 +22,22 @@ from qslack._rng import normalize_seed
 from qslack.exceptions import OptionError, ResourceError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
-from qslack.samplers.qaoa.angles import as_theta, split
+from qslack.samplers.qaoa.angles import LR_SLOPES, as_theta, linear_ramp, lr_schedule, split
+from qslack.samplers.qaoa.ansatz import Ansatz
 
 __all__ = ["QAOASampler", "sample_from_probabilities"]
 
 BACKENDS = ("statevector", "aer")
-OPTIMIZERS = {"cobyla": "COBYLA", "nelder-mead": "Nelder-Mead", "l-bfgs-b": "L-BFGS-B", "powell": "Powell"}
+OPTIMIZERS = {
+    "cobyla": "COBYLA",
+    "nelder-mead": "Nelder-Mead",
+    "l-bfgs-b": "L-BFGS-B",
+    "powell": "Powell",
+    "none": None,
+}
 OBJECTIVES = ("expectation", "cvar")
+PARAMS = ("angles", "ramp")
+SCHEDULES = ("default", "lr")
 
 
 def sample_from_probabilities(
@@ -54,12 +67,13 @@ class QAOASampler(Sampler):
     Parameters
     ----------
     p : int
-        Depth (number of cost + mixer layers).
+        Depth (number of cost + mixer layers); 0 samples the initial state.
     backend : {"statevector", "aer"}
         ``statevector``: our compiled kernel on ``qubo.diagonal()`` (default,
         fast); ``aer``: the Qiskit circuit on ``AerSimulator``.
-    optimizer : {"cobyla", "nelder-mead", "l-bfgs-b", "powell"}
-        scipy.optimize method (L-BFGS-B with finite differences).
+    optimizer : {"cobyla", "nelder-mead", "l-bfgs-b", "powell", "none"}
+        scipy.optimize method (L-BFGS-B with finite differences); ``"none"``
+        keeps the starting angles (as ``maxiter=0``): no optimiser evaluation.
     objective : {"expectation", "cvar"}
         What the optimiser minimises; ``alpha`` is the CVaR fraction.
     alpha : float
@@ -79,6 +93,31 @@ class QAOASampler(Sampler):
     threads : int, optional
         CPU kernel threads (default numba's setting); 1 is best when several
         solves share the cores.
+    mixer : {"x", "xy-ring", "xy-complete", "warm"}
+        ``x``: ``exp(-i beta sum X)`` (default); ``xy-*``: XY rotations inside
+        each of ``groups`` (X on the other qubits); ``warm``: the warm-start
+        mixer of ``warm_start`` (:mod:`~qslack.samplers.qaoa.ansatz`).
+    initial_state : {"uniform", "one-hot", "warm"} or 0/1 sequence, optional
+        Default: uniform for ``x``, one-hot (a W state per group) for the XY
+        mixers, warm for ``warm``; a bitstring starts from that basis state.
+    groups : list of index lists, optional
+        Disjoint one-hot groups of variables (e.g. from
+        :func:`qslack.model.onehot.one_hot_groups`).
+    warm_start : (n,) array_like in [0, 1], optional
+        Relaxed solution ``c*`` (:mod:`qslack.model.relax`).
+    eps : float
+        Regularisation of ``warm_start`` into ``[eps, 1 - eps]`` (default 0.25).
+    schedule : {"default", "lr"}, optional
+        Starting angles without ``init``: ``default`` the linear ramp of
+        :func:`~qslack.samplers.qaoa.angles.linear_ramp`, ``lr`` LR-QAOA's
+        ramp with slopes ``ramp`` (default ``lr`` when ``params="ramp"``).
+    params : {"angles", "ramp"}
+        What the optimiser varies: the ``2p`` angles, or the two LR-QAOA
+        slopes ``(dgamma, dbeta)`` whatever ``p``.
+    ramp : (float, float), optional
+        LR-QAOA slopes ``(dgamma, dbeta)`` (paper convention,
+        :func:`~qslack.samplers.qaoa.angles.lr_schedule`); default
+        ``LR_SLOPES``.
 
     Examples
     --------
@@ -86,6 +125,9 @@ class QAOASampler(Sampler):
     >>> ss = QAOASampler(p=1, shots=200, maxiter=30, seed=1).sample(q)
     >>> ss.n_shots, sorted(ss.info["angles"])
     (200, ['betas', 'gammas'])
+    >>> lr = QAOASampler(p=4, schedule="lr", optimizer="none", shots=50, seed=1).sample(q)
+    >>> lr.info["n_optimizer_evals"], len(lr.info["angles"]["gammas"])
+    (0, 4)
     """
 
     parameters: ClassVar[dict[str, str]] = {
@@ -111,6 +153,14 @@ class QAOASampler(Sampler):
         device: str = "CPU",
         aer_method: str = "statevector",
         threads: int | None = None,
+        mixer: str = "x",
+        initial_state: str | Any = None,
+        groups: Any = None,
+        warm_start: Any = None,
+        eps: float = 0.25,
+        schedule: str | None = None,
+        params: str = "angles",
+        ramp: Any = None,
     ) -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown QAOA backend {backend!r}; choose from {BACKENDS}")
@@ -120,8 +170,25 @@ class QAOASampler(Sampler):
             raise OptionError(f"unknown objective {objective!r}; choose from {OBJECTIVES}")
         if not 0.0 < alpha <= 1.0:
             raise ValidationError(f"alpha must be in (0, 1], got {alpha}")
-        if int(p) < 1 or int(shots) < 1 or int(maxiter) < 0:
-            raise ValidationError(f"need p >= 1, shots >= 1, maxiter >= 0; got {p}, {shots}, {maxiter}")
+        if int(p) < 0 or int(shots) < 1 or int(maxiter) < 0:
+            raise ValidationError(f"need p >= 0, shots >= 1, maxiter >= 0; got {p}, {shots}, {maxiter}")
+        if params not in PARAMS:
+            raise OptionError(f"unknown params {params!r}; choose from {PARAMS}")
+        if schedule is None:
+            schedule = "lr" if params == "ramp" else "default"
+        if schedule not in SCHEDULES:
+            raise OptionError(f"unknown schedule {schedule!r}; choose from {SCHEDULES}")
+        if params == "ramp" and schedule != "lr":
+            raise OptionError("params='ramp' optimises the LR-QAOA slopes: it needs schedule='lr'")
+        ramp_v = np.asarray(LR_SLOPES if ramp is None else ramp, dtype=np.float64).reshape(-1)
+        if ramp_v.shape != (2,) or not np.all(np.isfinite(ramp_v)):
+            raise ValidationError(f"ramp must be two finite slopes (dgamma, dbeta), got {ramp!r}")
+        self.mixer, self.initial_state, self.eps = mixer, initial_state, float(eps)
+        self.groups = None if groups is None else [[int(q) for q in g] for g in groups]
+        self.warm_start = None if warm_start is None else np.asarray(warm_start, dtype=np.float64).reshape(-1)
+        self.schedule, self.params, self.ramp = schedule, params, (float(ramp_v[0]), float(ramp_v[1]))
+        self._ansatz_cache: dict[int, Ansatz] = {}
+        self._ansatz(self._n_hint())  # validate the ansatz options now
         if dtype not in ("complex128", "complex64"):
             raise OptionError(f"dtype must be complex128 or complex64, not {dtype!r}")
         if device not in ("CPU", "GPU"):
@@ -137,8 +204,12 @@ class QAOASampler(Sampler):
         self.threads = threads
 
     def config(self) -> dict[str, Any]:
-        """The sampler's configuration (what identifies it in the store)."""
-        return {
+        """The sampler's configuration (what identifies it in the store).
+
+        The ansatz and schedule options appear only when they differ from the
+        defaults, so a plain sampler keeps the identity it had before they existed.
+        """
+        cfg: dict[str, Any] = {
             "sampler": "qaoa",
             "p": self.p,
             "backend": self.backend,
@@ -151,6 +222,55 @@ class QAOASampler(Sampler):
             "device": self.device,
             "aer_method": self.aer_method,
         }
+        extra = {
+            "mixer": self.mixer,
+            "initial_state": self.initial_state
+            if self.initial_state is None or isinstance(self.initial_state, str)
+            else np.asarray(self.initial_state).astype(int).tolist(),
+            "groups": self.groups,
+            "warm_start": None if self.warm_start is None else self.warm_start.tolist(),
+            "eps": self.eps,
+            "schedule": self.schedule,
+            "params": self.params,
+            "ramp": list(self.ramp),
+        }
+        defaults = {
+            "mixer": "x",
+            "initial_state": None,
+            "groups": None,
+            "warm_start": None,
+            "eps": 0.25,
+            "schedule": "default",
+            "params": "angles",
+            "ramp": list(LR_SLOPES),
+        }
+        cfg.update({k: v for k, v in extra.items() if v != defaults[k]})
+        return cfg
+
+    # ---------------------------------------------------------------- ansatz
+    def _n_hint(self) -> int:
+        """A qubit count that lets the constructor validate the ansatz options."""
+        n = 1
+        if self.groups:
+            n = max(n, 1 + max((max(g) for g in self.groups if g), default=0))
+        if self.warm_start is not None:
+            n = max(n, self.warm_start.size)
+        if self.initial_state is not None and not isinstance(self.initial_state, str):
+            n = max(n, np.asarray(self.initial_state).size)
+        return n
+
+    def _ansatz(self, n: int) -> Ansatz:
+        """The ansatz on ``n`` qubits (validated; cached per ``n``)."""
+        if n not in self._ansatz_cache:
+            self._ansatz_cache[n] = Ansatz.build(
+                n,
+                mixer=self.mixer,
+                initial_state=self.initial_state,
+                groups=self.groups,
+                warm_start=self.warm_start,
+                eps=self.eps,
+            )
+        return self._ansatz_cache[n]
 
     def check_fits(self, n_vars: int) -> None:
         """The statevector (state + diagonal) must fit the available memory; nothing is allocated."""
@@ -163,23 +283,66 @@ class QAOASampler(Sampler):
         check_memory(n_vars, dtype)
 
     # ---------------------------------------------------------------- engines
-    def _engine(self, qubo: QUBO, scale: float) -> tuple[Any, Any]:
-        """``(evaluate(theta) -> probabilities-or-state handle, expectation fn)``."""
+    def _engine(self, qubo: QUBO, scale: float, ansatz: Ansatz) -> tuple[Any, Any]:
+        """``(simulator, diagonal)`` for the backend, device and ansatz."""
         n = qubo.n_vars
+        dtype = np.complex64 if self.dtype == "complex64" else np.complex128
         if self.backend == "statevector":
+            if not ansatz.is_default or self.p == 0:
+                if self.device == "GPU":
+                    from qslack.samplers.qaoa.kernel_ansatz_gpu import GPUAnsatzSimulator
+
+                    return GPUAnsatzSimulator(ansatz, dtype=dtype), qubo.diagonal()
+                from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
+
+                return AnsatzSimulator(ansatz, dtype=dtype, threads=self.threads), qubo.diagonal()
             if self.device == "GPU":
                 from qslack.samplers.qaoa.kernel_gpu import GPUStatevectorSimulator as Sim
             else:
                 from qslack.samplers.qaoa.kernel import StatevectorSimulator as Sim
-            dtype = np.complex64 if self.dtype == "complex64" else np.complex128
             sim = Sim(n, dtype=dtype) if self.device == "GPU" else Sim(n, dtype=dtype, threads=self.threads)
             diag = qubo.diagonal()
             return sim, diag
         from qslack.samplers.qaoa.backends.aer import AerStatevector
 
         ising = qubo.to_ising()
-        sim = AerStatevector(ising.h, ising.J, self.p, scale, method=self.aer_method, device=self.device)
+        sim = AerStatevector(
+            ising.h,
+            ising.J,
+            self.p,
+            scale,
+            method=self.aer_method,
+            device=self.device,
+            ansatz=None if ansatz.is_default else ansatz,
+        )
         return sim, qubo.diagonal()
+
+    def _start(self, init: Any) -> np.ndarray:
+        """Starting point of the optimiser: ``2p`` angles, or the two LR slopes (``params="ramp"``)."""
+        if self.p == 0:
+            return np.zeros(0)
+        if isinstance(init, dict) and not init.get("gammas", True) and "ramp" not in init:
+            init = None  # angles of a p = 0 run: nothing to transfer
+        if self.params == "ramp":
+            if init is None:
+                return np.array(self.ramp, dtype=np.float64)
+            v = init.get("ramp") if isinstance(init, dict) else init
+            x = np.asarray(v, dtype=np.float64).reshape(-1) if v is not None else np.zeros(0)
+            if x.shape != (2,) or not np.all(np.isfinite(x)):
+                raise ValidationError(
+                    "with params='ramp', init must be two slopes (dgamma, dbeta) or a dict with 'ramp' "
+                    f"(an earlier SampleSet's info['ramp']), got {init!r}"
+                )
+            return x
+        if init is None:
+            return lr_schedule(self.p, *self.ramp) if self.schedule == "lr" else linear_ramp(self.p)
+        return as_theta(init, self.p)
+
+    def _theta(self, x: np.ndarray) -> np.ndarray:
+        """The ``2p`` angles of an optimiser point."""
+        if self.params == "ramp" and self.p > 0:
+            return lr_schedule(self.p, float(x[0]), float(x[1]))
+        return np.asarray(x, dtype=np.float64)
 
     def sample(self, qubo: QUBO, *, seed: int | None = None, **options: Any) -> SampleSet:
         """Optimise the angles on ``qubo`` and sample the final state.
@@ -192,7 +355,8 @@ class QAOASampler(Sampler):
             sampler's ``seed``, else a fresh one, recorded in ``info["seed"]``.
         init : array_like or dict, optional
             Warm-start angles (``[gammas, betas]`` of any depth, resampled to ``p``,
-            or an earlier SampleSet's ``params``).
+            or an earlier SampleSet's ``params``); with ``params="ramp"``
+            two slopes or a dict with ``"ramp"`` (``info["ramp"]``).
         shots, maxiter : int, optional
             Override the sampler's.
         """
@@ -203,15 +367,16 @@ class QAOASampler(Sampler):
         maxiter = int(options.get("maxiter", self.maxiter))
         seed = normalize_seed(self.seed if seed is None else seed)
         t0 = time.perf_counter()
+        ansatz = self._ansatz(qubo.n_vars)
         ising = qubo.to_ising()
         scale = ising.scale
-        sim, diag = self._engine(qubo, scale)
+        sim, diag = self._engine(qubo, scale, ansatz)
         t_build = time.perf_counter() - t0
         history: list[float] = []
         best: list[Any] = [np.inf, None]
 
-        def value(theta: np.ndarray) -> float:
-            g, b = split(theta)
+        def value(x: np.ndarray) -> float:
+            g, b = split(self._theta(x))
             if self.backend == "statevector":
                 if self.objective == "expectation" and hasattr(sim, "run_expectation"):
                     v = sim.run_expectation(diag, g, b, scale=scale)  # energy summed in the last pass
@@ -226,13 +391,14 @@ class QAOASampler(Sampler):
                 v = float(probs @ diag) if self.objective == "expectation" else _cvar(diag, probs, self.alpha)
             history.append(float(v))
             if v < best[0]:
-                best[0], best[1] = float(v), np.array(theta, dtype=np.float64)
+                best[0], best[1] = float(v), np.array(x, dtype=np.float64)
             return float(v)
 
-        theta0 = as_theta(options.get("init"), self.p)
+        x0 = self._start(options.get("init"))
+        theta0 = self._theta(x0)
         t1 = time.perf_counter()
-        if maxiter > 0:
-            method = OPTIMIZERS[self.optimizer]
+        method = OPTIMIZERS[self.optimizer]
+        if maxiter > 0 and method is not None and x0.size > 0:
             opts: dict[str, Any] = {"maxiter": maxiter}
             if method == "COBYLA":
                 opts["rhobeg"] = 0.2
@@ -240,11 +406,13 @@ class QAOASampler(Sampler):
                 opts = {"maxfev": maxiter}
             elif method == "L-BFGS-B":
                 opts = {"maxfun": maxiter}
-            minimize(value, theta0, method=method, options=opts)
-            theta = best[1]  # the optimiser may stop on a worse point than one it visited
+            minimize(value, x0, method=method, options=opts)
+            x = best[1]  # the optimiser may stop on a worse point than one it visited
         else:
-            theta = theta0
-        final = value(theta)
+            x = x0
+        n_opt = len(history)
+        final = value(x)
+        theta = self._theta(x)
         t_opt = time.perf_counter() - t1
         if self.backend == "statevector":
             probs = sim.probabilities()
@@ -275,8 +443,17 @@ class QAOASampler(Sampler):
             "n_evals": len(history),
             "circuit_evals": circuits,
             "shots_total": circuits * shots,
+            "n_optimizer_evals": n_opt,
+            "ansatz": ansatz.config(),
+            "schedule": self.schedule,
+            "params": self.params,
             "timings": {"build_s": t_build, "optimise_s": t_opt, "total_s": time.perf_counter() - t0},
         }
+        params: dict[str, Any] = {"gammas": g.tolist(), "betas": b.tolist()}
+        if self.params == "ramp":
+            info["ramp"] = [float(v) for v in x] if self.p > 0 else list(self.ramp)
+            info["ramp_init"] = [float(v) for v in x0] if self.p > 0 else list(self.ramp)
+            params["ramp"] = info["ramp"]
         return SampleSet.from_indices(
             idx,
             counts,
@@ -284,7 +461,7 @@ class QAOASampler(Sampler):
             info=info,
             diagonal=np.asarray(diag),
             probabilities=probs,
-            params={"gammas": g.tolist(), "betas": b.tolist()},
+            params=params,
         )
 
 

@@ -56,6 +56,9 @@ class AerStatevector:
         ``seed_simulator`` default for :meth:`sample`.
     max_parallel_threads : int
         Aer's thread limit (0: all cores).
+    ansatz : Ansatz, optional
+        Mixer and initial state (:mod:`~qslack.samplers.qaoa.ansatz`); default
+        the X mixer from ``|+>^n``.  ``p = 0`` simulates the initial state alone.
 
     Examples
     --------
@@ -78,6 +81,7 @@ class AerStatevector:
         device: str = "CPU",
         seed: int | None = None,
         max_parallel_threads: int = 0,
+        ansatz=None,
     ) -> None:
         h, J = _check_ising(h, J)
         if method not in _METHODS:
@@ -87,7 +91,6 @@ class AerStatevector:
         if method == "statevector":  # refuse before building anything
             check_memory(int(h.size), np.complex128)
         AerSimulator = _import_aer()
-        from qiskit import transpile
 
         self.n = int(h.size)
         self.p = int(p)
@@ -106,22 +109,36 @@ class AerStatevector:
         self._sim = AerSimulator(
             method=method, device=device, max_parallel_threads=int(max_parallel_threads)
         )
-        qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale)
+        self.ansatz = ansatz
+        qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale, ansatz=ansatz)
         self._params = list(self._gammas) + list(self._betas)
-        probs = qc.copy()
-        probs.save_probabilities(label="probabilities")
-        self._qc_probs = transpile(probs, self._sim, optimization_level=0)
-        shots = qc.copy()
-        shots.measure_all()
-        self._qc_shots = transpile(shots, self._sim, optimization_level=0)
+        self._qc = qc
+        self._compiled: dict[str, object] = {}  # transpiled on first use, once
 
-    def _binds(self, gammas, betas) -> list[dict]:
+    def _circuit(self, kind: str):
+        """The circuit with its result instruction, transpiled for the simulator once."""
+        if kind not in self._compiled:
+            from qiskit import transpile
+
+            qc = self._qc.copy()
+            if kind == "probabilities":
+                qc.save_probabilities(label="probabilities")
+            elif kind == "statevector":
+                qc.save_statevector(label="statevector")
+            else:
+                qc.measure_all()
+            self._compiled[kind] = transpile(qc, self._sim, optimization_level=0)
+        return self._compiled[kind]
+
+    def _binds(self, gammas, betas) -> list[dict] | None:
         g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
         b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
         if g.shape != (self.p,) or b.shape != (self.p,):
             raise ValidationError(
                 f"gammas and betas must have length p={self.p}, got {g.shape} and {b.shape}"
             )
+        if self.p == 0:
+            return None
         values = np.concatenate([g, b])
         return [{prm: [float(v)] for prm, v in zip(self._params, values, strict=True)}]
 
@@ -139,13 +156,27 @@ class AerStatevector:
             check_memory(self.n, np.complex128, extra_bytes=(1 << self.n) * 8)
         else:  # the MPS itself is small, the returned vector is not
             check_memory(self.n, np.float64, extra_bytes=0)
-        job = self._sim.run(self._qc_probs, parameter_binds=self._binds(gammas, betas), shots=1)
+        qc = self._circuit("probabilities")
+        job = self._sim.run(qc, parameter_binds=self._binds(gammas, betas), shots=1)
         result = job.result()
         self._check_result(result)
         probs = np.asarray(result.data(0)["probabilities"], dtype=np.float64)
         if probs.shape != (1 << self.n,):  # pragma: no cover - defensive
             raise ValidationError(f"Aer returned probabilities of shape {probs.shape}")
         return probs
+
+    def statevector(self, gammas, betas) -> np.ndarray:
+        """The final state's ``2**n`` amplitudes (complex128, kernel order; global phase as Aer's).
+
+        Only for ``method="statevector"``.
+        """
+        if self.method != "statevector":
+            raise ValidationError("statevector() needs method='statevector'")
+        check_memory(self.n, np.complex128, extra_bytes=(1 << self.n) * 16)
+        job = self._sim.run(self._circuit("statevector"), parameter_binds=self._binds(gammas, betas), shots=1)
+        result = job.result()
+        self._check_result(result)
+        return np.asarray(result.data(0)["statevector"], dtype=np.complex128)
 
     def expectation(self, diag, gammas, betas) -> float:
         """``sum_k probabilities[k] * diag[k]``."""
@@ -165,7 +196,7 @@ class AerStatevector:
         seed = self.seed if seed is None else seed
         opts = {} if seed is None else {"seed_simulator": int(seed)}
         job = self._sim.run(
-            self._qc_shots, parameter_binds=self._binds(gammas, betas), shots=shots, **opts
+            self._circuit("shots"), parameter_binds=self._binds(gammas, betas), shots=shots, **opts
         )
         result = job.result()
         self._check_result(result)
