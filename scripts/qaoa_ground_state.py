@@ -16,8 +16,8 @@ import json
 import time
 
 import numpy as np
-from qslack.dual import default_multipliers
 
+from qslack.dual import default_multipliers
 from qslack.model.lagrangian import LagrangianForm
 from qslack.problems.catalog import build_program, load_instance
 from qslack.samplers.qaoa.sampler import QAOASampler
