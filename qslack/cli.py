@@ -849,6 +849,33 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
     )
 
 
+# --------------------------------------------------------------------------- export (interop)
+# Self-contained: one sub-app that calls qslack.report.qoblib; nothing above depends on it.
+export_app = typer.Typer(help="Write stored runs in other tools' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("qoblib")
+@_handles_errors
+def export_qoblib(
+    run_ids: Annotated[list[str], typer.Argument(help="RUN_ID... (ids or unique prefixes).")],
+    out: Annotated[Path, typer.Option("--out", help="Submission directory (created).")],
+    db: DbOpt = Path("qslack.db"),
+    submitter: Annotated[str, typer.Option("--submitter", help="QOBLIB's Submitter column.")] = "N/A",
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="QOBLIB's Reference column (a paper, a URL).")
+    ] = None,
+) -> None:
+    """QOBLIB submission files from stored runs: <out>/<instance>/ summary CSV, solutions, time series."""
+    from qslack.report.qoblib import write_qoblib_submission
+    from qslack.store.db import Store
+
+    with Store(db) as store:
+        exports = [store.export_run(run_id) for run_id in run_ids]
+    for path in write_qoblib_submission(exports, out, submitter=submitter, reference=reference):
+        console.print(str(path), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
