@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from qslack.exceptions import OptionError, ResourceError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
+from qslack.samplers.dimod import SASampler, TabuSampler
 from qslack.samplers.exact import ExactSampler
 from qslack.samplers.ortools import CPSATSampler
 from qslack.samplers.qaoa.sampler import QAOASampler
@@ -29,6 +30,9 @@ SAMPLERS: list[tuple[str, Any, dict[str, Any]]] = [
     ("random", partial(RandomSampler, shots=200), {}),
     ("cpsat", partial(CPSATSampler, time_limit=10.0), {}),
     ("qaoa-statevector", partial(QAOASampler, p=1, shots=256, maxiter=20), {}),
+    ("sa", partial(SASampler, num_reads=30, num_sweeps=200), {}),
+    ("tabu", partial(TabuSampler, num_reads=5, timeout=None, num_restarts=0), {}),
+    ("tabu-timeout", partial(TabuSampler, num_reads=5, timeout=2.0), {"reproducible": False}),
 ]
 
 CONFORMANCE = [

@@ -16,8 +16,11 @@ equal samples
     tabu run that yields one bitstring, as one shot yields one.
 equal wall time
     ``time_limit`` (seconds for the whole ``sample`` call).  Tabu turns it
-    into its per-read ``timeout = 1000 * time_limit / num_reads`` ms.  SA has
-    no clock: it first times short calibration anneals on the same QUBO
+    into its per-read ``timeout`` after timing a few 1 ms reads, since a read
+    lasts its timeout plus a fixed few milliseconds (set-up, clock
+    granularity); when the budget is below ``num_reads`` times that fixed
+    cost the reads overrun it and ``info["calibration"]["over_budget"]`` says
+    so.  SA has no clock: it first times short calibration anneals on the same QUBO
     (doubling the sweeps until one takes ``calibration_share`` of the budget,
     at most 0.2 s), then picks the largest ``num_sweeps`` whose
     ``num_reads`` reads fit what is left of the budget.  The calibration
@@ -363,8 +366,8 @@ class TabuSampler(DimodSampler):
         clock, each read ends after ``num_restarts`` restarts (then the same
         seed gives the same samples).
     time_limit : float, optional
-        Wall-clock budget in seconds for all reads; sets
-        ``timeout = 1000 * time_limit / num_reads``.
+        Wall-clock budget in seconds for all reads; chooses ``timeout``
+        (module notes); ``info["timeout_ms"]`` records it.
     num_restarts : int
         Maximum restarts per read.
     tenure : int, optional
@@ -439,8 +442,6 @@ class TabuSampler(DimodSampler):
         num_restarts = _nonnegative(options.get("num_restarts", self.num_restarts), "num_restarts")
         tenure = options.get("tenure", self.tenure)
         self._check_clock(timeout, time_limit, num_restarts)
-        if time_limit is not None:
-            timeout = 1000.0 * time_limit / num_reads
         seed, mapped = sampler_seed(seed)
         kwargs: dict[str, Any] = {
             "num_reads": num_reads,
@@ -451,14 +452,44 @@ class TabuSampler(DimodSampler):
         }
         if tenure is not None:
             kwargs["tenure"] = min(_nonnegative(tenure, "tenure"), max(qubo.n_vars - 1, 0))
-        info = {
-            "backend": "tabu",
-            "seed": seed,
-            "sampler_seed": mapped,
-            "time_limit": time_limit,
-            "timeout_ms": kwargs["timeout"],
+        info: dict[str, Any] = {"backend": "tabu", "seed": seed, "sampler_seed": mapped}
+        info["time_limit"] = time_limit
+        if time_limit is not None:
+            t0 = self._timer()
+            kwargs["timeout"], info["calibration"] = self._calibrate(qubo, kwargs, time_limit)
+            info["calibration"]["wall_s"] = self._timer() - t0
+        info["timeout_ms"] = kwargs["timeout"]
+        ss = self._sample_bqm(qubo, kwargs, info)
+        if time_limit is not None:
+            ss.info["wall_s"] += info["calibration"]["wall_s"]
+        return ss
+
+    def _calibrate(
+        self, qubo: QUBO, kwargs: dict[str, Any], time_limit: float
+    ) -> tuple[int, dict[str, Any]]:
+        """Per-read ``timeout`` (ms) such that ``num_reads`` reads fit the budget left after a probe.
+
+        A read lasts about ``timeout`` plus a fixed cost (set-up and the
+        clock's granularity, a few ms); the probe measures that cost with
+        reads of ``timeout = 1`` ms.  When even 1 ms per read does not fit,
+        the reads overrun the budget: ``over_budget`` says so.
+        """
+        bqm = to_bqm(qubo)
+        reads = min(int(kwargs["num_reads"]), 4)
+        t0 = self._timer()
+        self.sampler.sample(bqm, **{**kwargs, "num_reads": reads, "timeout": 1})
+        probe = self._timer() - t0
+        overhead_ms = max(0.0, 1000.0 * probe / reads - 1.0)
+        left_ms = 1000.0 * (time_limit - probe) / int(kwargs["num_reads"])
+        timeout = max(1, int(left_ms - overhead_ms))
+        expected = int(kwargs["num_reads"]) * (timeout + overhead_ms) / 1000.0 + probe
+        return timeout, {
+            "probe_reads": reads,
+            "probe_s": probe,
+            "overhead_ms_per_read": overhead_ms,
+            "expected_s": expected,
+            "over_budget": expected > time_limit * 1.05,
         }
-        return self._sample_bqm(qubo, kwargs, info)
 
 
 # --------------------------------------------------------------------------- argument checks
