@@ -225,8 +225,8 @@ def test_cpsat_rejects_bad_options() -> None:
 
 def test_lazy_imports() -> None:
     code = (
-        "import sys, qslack.samplers.ortools, qslack.testing; "
-        "bad = [m for m in ('ortools', 'pytest', 'qiskit') if m in sys.modules]; "
+        "import sys, qslack.samplers.ortools, qslack.samplers.dimod, qslack.testing; "
+        "bad = [m for m in ('ortools', 'pytest', 'qiskit', 'dimod', 'dwave') if m in sys.modules]; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
