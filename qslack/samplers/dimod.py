@@ -26,7 +26,8 @@ equal wall time
     ``num_reads`` reads fit what is left of the budget.  The calibration
     counts against the budget; the chosen ``num_sweeps`` is recorded in
     ``info["num_sweeps"]``, so the same reads can be replayed exactly with
-    that ``num_sweeps`` and the same seed.
+    that ``num_sweeps`` and the same seed; ``over_budget`` is set when even
+    one sweep per read cannot fit.
 
 Seeds: dwave-samplers take seeds in ``[0, 2**31)``; a qslack seed outside
 that range is mapped with ``numpy.random.SeedSequence`` (recorded as
@@ -346,11 +347,14 @@ class SASampler(DimodSampler):
         per_sweep_read = elapsed / (sweeps * reads)  # includes the fixed overhead: errs on the short side
         left = time_limit - spent
         chosen = max(1, int(left / (per_sweep_read * int(kwargs["num_reads"]))))
+        expected = spent + chosen * per_sweep_read * int(kwargs["num_reads"])
         return chosen, {
             "probe_reads": reads,
             "probe_sweeps": sweeps,
             "probe_s": elapsed,
             "s_per_sweep_read": per_sweep_read,
+            "expected_s": expected,
+            "over_budget": expected > time_limit * 1.05,
         }
 
 
