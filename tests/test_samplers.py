@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from qslack.exceptions import OptionError, ResourceError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
+from qslack.samplers.dimod import SASampler, TabuSampler
 from qslack.samplers.exact import ExactSampler
 from qslack.samplers.ortools import CPSATSampler
 from qslack.samplers.qaoa.sampler import QAOASampler
@@ -54,6 +55,9 @@ SAMPLERS: list[tuple[str, Any, dict[str, Any]]] = [
     ("qaoa-warm", partial(_PerSizeQAOA, mixer="warm", p=1, shots=256, maxiter=20), {}),
     ("qaoa-lr-ramp", partial(QAOASampler, p=4, params="ramp", shots=256, maxiter=10), {}),
     ("qaoa-p0", partial(QAOASampler, p=0, shots=256), {}),
+    ("sa", partial(SASampler, num_reads=30, num_sweeps=200), {}),
+    ("tabu", partial(TabuSampler, num_reads=5, timeout=None, num_restarts=0), {}),
+    ("tabu-timeout", partial(TabuSampler, num_reads=5, timeout=2.0), {"reproducible": False}),
 ]
 
 CONFORMANCE = [
@@ -246,8 +250,8 @@ def test_cpsat_rejects_bad_options() -> None:
 
 def test_lazy_imports() -> None:
     code = (
-        "import sys, qslack.samplers.ortools, qslack.testing; "
-        "bad = [m for m in ('ortools', 'pytest', 'qiskit') if m in sys.modules]; "
+        "import sys, qslack.samplers.ortools, qslack.samplers.dimod, qslack.testing; "
+        "bad = [m for m in ('ortools', 'pytest', 'qiskit', 'dimod', 'dwave') if m in sys.modules]; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -366,7 +366,9 @@ def solve(
     encoding: EncodingOpt = "position",
     fmt: FormatOpt = None,
     problem: ProblemOpt = None,
-    sampler: Annotated[str, typer.Option("--sampler", help="qaoa, exact, cpsat or random.")] = "qaoa",
+    sampler: Annotated[
+        str, typer.Option("--sampler", help="qaoa, exact, cpsat, random, sa (simulated annealing) or tabu.")
+    ] = "qaoa",
     backend: Annotated[
         str, typer.Option("--backend", help="QAOA backend: statevector or aer.")
     ] = "statevector",
@@ -972,6 +974,33 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
         assert isinstance(h, RunHandle)
         err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
         _drive_and_print(store, h, db, as_json=False, time_limit=None, write_solution=None)
+
+
+# --------------------------------------------------------------------------- export (interop)
+# Self-contained: one sub-app that calls qslack.report.qoblib; nothing above depends on it.
+export_app = typer.Typer(help="Write stored runs in other tools' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("qoblib")
+@_handles_errors
+def export_qoblib(
+    run_ids: Annotated[list[str], typer.Argument(help="RUN_ID... (ids or unique prefixes).")],
+    out: Annotated[Path, typer.Option("--out", help="Submission directory (created).")],
+    db: DbOpt = Path("qslack.db"),
+    submitter: Annotated[str, typer.Option("--submitter", help="QOBLIB's Submitter column.")] = "N/A",
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="QOBLIB's Reference column (a paper, a URL).")
+    ] = None,
+) -> None:
+    """QOBLIB submission files from stored runs: <out>/<instance>/ summary CSV, solutions, time series."""
+    from qslack.report.qoblib import write_qoblib_submission
+    from qslack.store.db import Store
+
+    with Store(db, create=False) as store:
+        exports = [store.export_run(run_id) for run_id in run_ids]
+    for path in write_qoblib_submission(exports, out, submitter=submitter, reference=reference):
+        console.print(str(path), highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -384,7 +384,8 @@ def read_opt_sol(path: str | Path) -> tuple[float | None, np.ndarray]:
 
     Layout (as shipped): ``#`` comment lines, one of which reads
     ``# Objective value = k``, then the 1-based ids of the chosen vertices,
-    one per line (several per line are accepted too).
+    one per line (several per line are accepted too), or ``x#i v`` lines;
+    see :func:`qslack.formats.qoblib.read_qoblib_solution`.
 
     Parameters
     ----------
@@ -413,39 +414,9 @@ def read_opt_sol(path: str | Path) -> tuple[float | None, np.ndarray]:
     >>> obj, nodes.tolist()
     (2.0, [0, 2])
     """
-    objective: float | None = None
-    obj_line = 0
-    ids: list[int] = []
-    seen: dict[int, int] = {}
-    for no, raw in enumerate(_read_text(path).split("\n"), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            mo = _OBJECTIVE.fullmatch(line)
-            if mo:
-                if objective is not None:
-                    raise ParseError(
-                        f"second objective line (first at line {obj_line})", path=path, line=no
-                    )
-                if not _NUMBER.fullmatch(mo.group(1)):
-                    raise ParseError(
-                        "non-numeric objective value", path=path, line=no, token=mo.group(1)
-                    )
-                objective = float(mo.group(1))
-                obj_line = no
-            continue
-        for tok in line.split():
-            x = _int(tok, path, no, "vertex id")
-            if x < 1:
-                raise ParseError("vertex ids are 1-based", path=path, line=no, token=tok)
-            if x in seen:
-                raise ParseError(
-                    f"vertex {x} listed twice (first at line {seen[x]})", path=path, line=no
-                )
-            seen[x] = no
-            ids.append(x - 1)
-    return objective, np.array(ids, dtype=np.int64)
+    from qslack.formats.qoblib import read_qoblib_solution  # the one solution parser
+
+    return read_qoblib_solution(path)
 
 
 def write_dimacs(path: str | Path, graph: Graph) -> None:

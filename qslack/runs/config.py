@@ -18,7 +18,7 @@ from qslack.samplers.base import Sampler
 
 __all__ = ["RUN_KEY_VERSION", "SAMPLERS", "SolveConfig", "make_sampler", "run_key"]
 
-SAMPLERS = ("qaoa", "exact", "cpsat", "random")
+SAMPLERS = ("qaoa", "exact", "cpsat", "random", "sa", "tabu")
 """Sampler names a configuration may use (hardware profiles choose their own)."""
 
 RUN_KEY_VERSION = 2
@@ -155,6 +155,14 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None) -> Sampler:
         from qslack.samplers.random import RandomSampler
 
         return RandomSampler(shots=cfg.shots)
+    if cfg.sampler == "sa":  # as many reads as QAOA has shots: equal samples
+        from qslack.samplers.dimod import SASampler
+
+        return SASampler(num_reads=cfg.shots)
+    if cfg.sampler == "tabu":
+        from qslack.samplers.dimod import TabuSampler
+
+        return TabuSampler(num_reads=cfg.shots)
     raise OptionError(f"unknown sampler {cfg.sampler!r}; choose from {', '.join(SAMPLERS)}")
 
 
