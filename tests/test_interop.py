@@ -87,7 +87,7 @@ def test_program_quadratic_program_roundtrip(problem: str, spec: str, kw: dict[s
     qp = prog.to_quadratic_program()
     rng = np.random.default_rng(11)
     X = rng.integers(0, 2, size=(40, prog.n_vars), dtype=np.uint8)
-    X = np.vstack([X, repair(prog, X[:20])])  # feasible points too: random bits rarely are
+    X = np.vstack([X, repair(prog, X[:20], problem)])  # feasible points too: random bits rarely are
     assert prog.is_feasible(X).any() and not prog.is_feasible(X).all()
     # qiskit-optimization's own evaluation is the reference
     ref_obj = np.array([qp.objective.evaluate(x.tolist()) for x in X])
