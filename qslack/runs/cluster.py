@@ -233,7 +233,7 @@ def slurm_kwargs(options: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
         "memory": dask_bytes(mem).replace(" ", ""),
         "worker_extra_args": extra,
         "job_extra_directives": directives,
-        "scheduler_options": {"dashboard_address": None},
+        "scheduler_options": {"dashboard_address": ":0"},  # an HTTP server starts anyway: any free port
         "silence_logs": "error",
     }
     return kwargs, jobs
