@@ -322,7 +322,11 @@ def connect(spec: ClusterSpec, *, threads: int | None = None, timeout: float = 6
         except OSError as exc:
             raise QslackError(f"cannot reach the Dask scheduler at {spec.address}: {exc}") from None
         try:
-            if spec.kind != "local":
+            if spec.kind == "local":
+                from qslack.runs._dask_plugins import IgnoreSigint
+
+                client.register_plugin(IgnoreSigint())
+            else:
                 try:
                     client.wait_for_workers(1, timeout=timeout)
                 except TimeoutError:

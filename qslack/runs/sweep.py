@@ -620,8 +620,9 @@ class _Driver:
 
         return cfg.profile is not None and uses_gpu(make_sampler(cfg))
 
-    def interrupt(self) -> list[str]:
-        """Ctrl-C: stop the tasks, store what arrived, mark unfinished runs interrupted; their ids."""
+    def interrupt(self, why: str = "interrupted by the user") -> list[str]:
+        """Ctrl-C (or the driver's own error): stop the tasks, store what arrived, mark unfinished runs
+        interrupted (resumable) with ``why``; their ids."""
         try:
             self.stop_event.set()
         except Exception:  # the cluster may be going away too
@@ -637,9 +638,7 @@ class _Driver:
             except Exception:
                 pass
             self.store.set_status(
-                rid,
-                "interrupted",
-                f"interrupted by the user at step {job.stored} (qslack sweep); rerun the sweep to resume",
+                rid, "interrupted", f"{why} at step {job.stored} (qslack sweep); rerun the sweep to resume"
             )
             self._release(rid)
             ids.append(rid)
@@ -737,6 +736,9 @@ def run_suite(
                 except KeyboardInterrupt:
                     ids = driver.interrupt()
                     raise KeyboardInterrupt(ids) from None
+                except BaseException as exc:  # the driver itself failed: leave nothing "running"
+                    driver.interrupt(f"the sweep's driver stopped ({type(exc).__name__}: {exc})")
+                    raise
                 finally:
                     driver.close()
     counts = driver.counts if driver is not None else {}
