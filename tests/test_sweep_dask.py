@@ -303,6 +303,25 @@ def test_two_drivers_on_one_store_run_each_job_once(
     assert _by_config(db) == qaoa_reference  # one run per configuration, steps once each
 
 
+def test_run_of_a_dead_driver_is_taken_over(tmp_path: Path, tcp_cluster: _Cluster) -> None:
+    """A run left `running` with a live lease by a driver whose process is gone is resumed (no ghost)."""
+    suite = _write(tmp_path, EXACT_SUITE)
+    db = tmp_path / "s.db"
+    cfg = load_suite(suite).configs[0]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Store(db) as store:
+        h = stored.start(cfg, store)
+        assert isinstance(h, stored.RunHandle)
+        assert store.claim(h.run_id, "ghost-driver", ttl=3600)
+        with store.transaction():  # as if that driver's process had died (test-only access)
+            store._db().execute("UPDATE runs SET pid = ? WHERE run_id = ?", (dead.pid, h.run_id))
+        assert store.is_stale(store.get_run(h.run_id))
+    out = run_suite(load_suite(suite), db, cluster=tcp_cluster.address)
+    assert out["resumed"] == 1 and out["elsewhere"] == 0 and out["statuses"] == {"finished": 4}, out
+    assert _by_config(db) == _plain(suite, tmp_path / "plain.db")
+
+
 def test_placement_refuses_what_no_worker_can_take(tmp_path: Path, tcp_cluster: _Cluster) -> None:
     """A run needing more memory than any worker offers is recorded as does-not-fit (naming both);
     a GPU run on a cluster without GPUs is not run (and not recorded)."""
@@ -388,5 +407,5 @@ def test_resources_follow_the_memory_estimate(monkeypatch: pytest.MonkeyPatch) -
     assert memory_need(24, sv, threads=4) == 12345
     assert seen == {"n": 24, "path": "solve", "backend": "statevector", "dtype": "complex128", "threads": 4}
     r = RunResources(threads=4, memory=12345, gpu=True)
-    assert r.dask({"MEMORY", "THREADS"}) == {"THREADS": 4, "MEMORY": 12345, "GPU": 1}
-    assert r.dask(set()) == {"GPU": 1}
+    assert r.dask({"MEMORY", "THREADS", "GPU"}) == {"THREADS": 4, "MEMORY": 12345, "GPU": 1}
+    assert r.dask({"MEMORY"}) == {"MEMORY": 12345} and r.dask(set()) == {}

@@ -185,7 +185,15 @@ def run_task(
         from distributed import Event
 
         event = Event(spec["stop"])
-        stop = event.is_set
+        last = [0.0]
+
+        def stop() -> bool:  # one look at the scheduler's flag per second at most
+            now = time.monotonic()
+            if now - last[0] < 1.0:
+                return False
+            last[0] = now
+            return bool(event.is_set())
+
     cfg.validate()
     loaded = load_instance(cfg.instance, fmt=cfg.fmt, problem=cfg.problem, take=cfg.take)
     program = build_program(loaded, encoding=cfg.encoding)

@@ -5,8 +5,8 @@ A sweep task declares these to Dask as *worker resources*
 with ``--resources "MEMORY=...,THREADS=...,GPU=..."`` runs tasks only while
 the sum of what they declare stays within what it offers, so concurrent runs
 never exceed a worker's memory.  A resource no worker offers is not asked for
-(a task asking for it would wait forever), except a GPU: a GPU run on a
-cluster without one is refused before it is recorded.
+(a task asking for it would wait forever): a GPU run on a cluster without
+one is refused before it is recorded.
 
 The memory need is the peak of the whole solve on this run's QUBO (the
 sampler's state, the QUBO diagonal, the Lagrangian form's caches).  The one
@@ -28,7 +28,7 @@ Examples
 --------
 >>> RunResources(threads=2, memory=3 << 30, gpu=False).dask({"MEMORY", "THREADS", "GPU"})
 {'THREADS': 2, 'MEMORY': 3221225472}
->>> RunResources(threads=1, memory=0, gpu=True).dask(set())
+>>> RunResources(threads=1, memory=0, gpu=True).dask({"GPU", "MEMORY"})
 {'GPU': 1}
 """
 
@@ -71,8 +71,9 @@ class RunResources:
     def dask(self, offered: Iterable[str]) -> dict[str, int]:
         """The ``resources=`` of the run's Dask task, limited to the resource names some worker offers.
 
-        A GPU is always asked for when the run needs one (the driver refuses
-        GPU runs on clusters that offer none before they are recorded).
+        (A task asking for a resource no worker has would wait forever: the
+        driver refuses a GPU run on a cluster without GPUs before it records
+        it, and on a local cluster it runs one GPU run per local GPU itself.)
         """
         have = set(offered)
         out: dict[str, int] = {}
@@ -80,7 +81,7 @@ class RunResources:
             out["THREADS"] = int(self.threads)
         if "MEMORY" in have and self.memory > 0:
             out["MEMORY"] = int(self.memory)
-        if self.gpu:
+        if "GPU" in have and self.gpu:
             out["GPU"] = 1
         return out
 

@@ -318,7 +318,11 @@ class _Driver:
         if not live:
             return "new", None
         run = live[-1]
-        if not self._takeable(run) or not self.store.claim(run["run_id"], self.owner, ttl=self.lease_ttl):
+        if run["status"] == "running":  # its process is gone (same host) or silent past its lease: take it
+            if not self._takeable(run):
+                return "elsewhere", run["run_id"]
+            self.store.claim(run["run_id"], self.owner, ttl=self.lease_ttl, steal=True)
+        elif not self.store.claim(run["run_id"], self.owner, ttl=self.lease_ttl):
             return "elsewhere", run["run_id"]
         self.store.set_status(run["run_id"], "running", "running (qslack sweep)")
         return "resume", run["run_id"]
@@ -595,7 +599,8 @@ class _Driver:
         while pending or self.jobs:
             cap = self._capacity()
             deferred: list[tuple[SolveConfig, str]] = []
-            while pending and len(self.jobs) < cap.slots:
+            # one run queued behind each running one, so a worker finds its next task ready
+            while pending and len(self.jobs) < 2 * cap.slots:
                 cfg, rk = pending.popleft()
                 if self.gpus is not None and self._needs_gpu(cfg) and self._gpu_busy() >= max(self.gpus, 1):
                     deferred.append((cfg, rk))  # one run per local GPU at a time
