@@ -409,3 +409,25 @@ def test_resources_follow_the_memory_estimate(monkeypatch: pytest.MonkeyPatch) -
     r = RunResources(threads=4, memory=12345, gpu=True)
     assert r.dask({"MEMORY", "THREADS", "GPU"}) == {"THREADS": 4, "MEMORY": 12345, "GPU": 1}
     assert r.dask({"MEMORY"}) == {"MEMORY": 12345} and r.dask(set()) == {}
+
+
+def test_lease_keeper_renews_and_notices_a_stolen_lease(tmp_path: Path) -> None:
+    from qslack.runs.sweep import _LeaseKeeper
+
+    db = tmp_path / "l.db"
+    with Store(db) as store:
+        rid = store.create_run(run_key="k", instance={}, program_hash="h", n_qubits=3, method="bundle",
+                               seed=0, provenance={})
+        assert store.claim(rid, "me", ttl=0.6)
+        keeper = _LeaseKeeper(db, "me", ttl=0.6)
+        keeper.hold(rid)
+        keeper.start()
+        try:
+            first = store.get_run(rid)["lease_until"]
+            time.sleep(0.9)  # past the first lease: renewed every 0.2 s, so still held
+            assert store.get_run(rid)["lease_until"] > first and not store.claim(rid, "other", ttl=5)
+            assert store.claim(rid, "thief", ttl=60, steal=True)
+            time.sleep(0.5)
+            assert rid in keeper.lost and store.get_run(rid)["lease_owner"] == "thief"
+        finally:
+            keeper.stop()

@@ -277,7 +277,8 @@ def connect(spec: ClusterSpec, *, threads: int | None = None, timeout: float = 6
     threads : int, optional
         Threads of each run (local workers get ``OMP/MKL/OPENBLAS_NUM_THREADS`` = this).
     timeout : float
-        Seconds to wait for the first worker (a remote scheduler, Slurm jobs).
+        Seconds to wait for the first worker (a remote scheduler, Slurm jobs);
+        a scheduler address that does not answer within 15 s is an error.
     """
     try:
         import dask
@@ -318,7 +319,7 @@ def connect(spec: ClusterSpec, *, threads: int | None = None, timeout: float = 6
         from qslack.exceptions import QslackError
 
         try:
-            client = Client(cluster if cluster is not None else spec.address, timeout=f"{timeout}s")
+            client = Client(cluster if cluster is not None else spec.address, timeout="15s")
         except OSError as exc:
             raise QslackError(f"cannot reach the Dask scheduler at {spec.address}: {exc}") from None
         try:

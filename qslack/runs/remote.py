@@ -55,7 +55,7 @@ from qslack.exceptions import QslackError
 from qslack.runs.config import SolveConfig
 from qslack.runs.driver import Sink, Ticket
 
-__all__ = ["QueueSink", "decode", "encode", "run_task", "task_spec"]
+__all__ = ["QueueSink", "decode", "encode", "run_task", "task_spec", "warm_up"]
 
 
 def _json_default(obj: Any) -> Any:
@@ -233,3 +233,43 @@ def run_task(
         "wall_s": time.perf_counter() - t0,
         "where": _where(),
     }
+
+
+def warm_up(configs: list[dict[str, Any]]) -> float:
+    """Load what the runs of ``configs`` will need (imports, compiled-kernel caches) on this worker.
+
+    The driver submits it to each worker when the cluster starts, so workers
+    do this while the driver prepares the first runs; its seconds.
+
+    Examples
+    --------
+    >>> cfg = SolveConfig(instance="mknap1#1", sampler="qaoa", p=1)
+    >>> warm_up([cfg.to_dict()]) >= 0
+    True
+    """
+    import dataclasses
+    import warnings
+
+    import numpy as np
+
+    from qslack.dual import DualProblem  # noqa: F401 - the dual loop's modules
+    from qslack.model.qubo import QUBO
+    from qslack.runs.config import make_sampler
+
+    t0 = time.perf_counter()
+    seen = set()
+    qubo = QUBO(np.array([[1.0, -2.0], [0.0, 1.0]]), 0.0)
+    for d in configs:
+        cfg = SolveConfig.from_dict(d)
+        key = (cfg.sampler, cfg.backend, cfg.profile, cfg.threads)
+        if key in seen or cfg.sampler == "cpsat" or cfg.profile is not None:
+            continue  # hardware profiles and CP-SAT: nothing worth loading ahead
+        seen.add(key)
+        small = dataclasses.replace(cfg, qaoa_maxiter=min(cfg.qaoa_maxiter, 10), shots=min(cfg.shots, 16))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                make_sampler(small).sample(qubo, seed=0)
+        except QslackError:
+            continue  # a sampler this tiny QUBO does not suit: it loads on its first run instead
+    return time.perf_counter() - t0

@@ -191,14 +191,16 @@ class _LeaseKeeper(threading.Thread):
         self._halt = threading.Event()
 
     def hold(self, run_id: str) -> None:
+        """Renew this run's lease from now on."""
         with self._lock:
             self.held.add(run_id)
 
     def drop(self, run_id: str) -> None:
+        """Stop renewing it."""
         with self._lock:
             self.held.discard(run_id)
 
-    def run(self) -> None:  # pragma: no cover - timing dependent; exercised by the two-driver test
+    def run(self) -> None:
         from qslack.store.db import Store
 
         with Store(self.db) as store:
@@ -214,6 +216,7 @@ class _LeaseKeeper(threading.Thread):
                         continue  # busy store: the next round renews it
 
     def stop(self) -> None:
+        """End the thread (within ``ttl / 3`` seconds)."""
         self._halt.set()
         self.join(timeout=5)
 
@@ -592,10 +595,28 @@ class _Driver:
                 self._done(job.cfg, rid, "elsewhere", time.perf_counter() - job.t0)
 
     # ------------------------------------------------------------------ the loop
+    def warm_up(self, items: list[tuple[SolveConfig, str]]) -> None:
+        """Have every worker load what the runs need while this process prepares the first ones."""
+        from qslack.runs.remote import warm_up
+
+        kinds = {}
+        for cfg, _ in items:
+            kinds.setdefault((cfg.sampler, cfg.backend, cfg.profile), dataclasses.replace(cfg, threads=1))
+        configs = [c.to_dict() for c in kinds.values()]
+        try:
+            workers = list(self.client.scheduler_info().get("workers", {}))
+        except Exception:
+            return
+        self._warm = [
+            self.client.submit(warm_up, configs, workers=[w], pure=False, key=f"qslack-warm-{self.owner}-{i}")
+            for i, w in enumerate(workers)
+        ]
+
     def run(self, items: list[tuple[SolveConfig, str]]) -> None:
         """Drive every item to its end."""
         pending = deque(items)
         self.keeper.start()
+        self.warm_up(items)
         while pending or self.jobs:
             cap = self._capacity()
             deferred: list[tuple[SolveConfig, str]] = []
