@@ -417,14 +417,16 @@ class _Driver:
         sampler = make_sampler(cfg)
         res = run_resources(prep, sampler, threads)
         mem = self._capacity().resources.get("MEMORY")
-        if self.spec.kind != "local" and res.memory > 0 and mem is not None:
+        statevector = sampler.config().get("sampler") == "qaoa"
+        if self.spec.kind != "local" and statevector and res.memory > 0 and mem is not None:
+            # a simulated state fits or not by memory alone: the workers' memory, not this machine's
             why = None
             if res.memory > mem:
                 why = (
                     f"does not fit: needs {format_bytes(res.memory)}; the largest worker of "
                     f"{self.spec.describe()} offers {format_bytes(int(mem))}"
                 )
-        else:
+        else:  # this machine's view, as `qslack solve` has it (size caps such as brute force's)
             why = does_not_fit(prep, sampler)
         place = None if why is not None else self._placement(res)
         if place is not None:
