@@ -136,7 +136,7 @@ class QAOASampler(Sampler):
         "maxiter": "budget",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
-    warm_start: ClassVar[bool] = True
+    accepts_init: ClassVar[bool] = True
 
     def __init__(
         self,
