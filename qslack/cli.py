@@ -136,6 +136,7 @@ def inspect(
     as_json: JsonOpt = False,
 ) -> None:
     """Variables, constraints by group, qubits slack-free vs with slack, coefficient ranges."""
+    from qslack._sizes import format_count
     from qslack.model.slack import slack_summary
     from qslack.problems.catalog import build_program
 
@@ -185,9 +186,9 @@ def inspect(
     t.add_row("qubits, slack-free", f"[bold green]{prog.n_vars}[/]")
     t.add_row(
         "qubits, with slack (qiskit-optimization)",
-        f"[bold red]{sl['qubits_slack']}[/]" + (" (counted, not built)" if sl["method"] == "counted" else ""),
+        f"[bold red]{sl['qubits_slack_text']}[/]",
     )
-    t.add_row("slack bits", str(sl["slack_bits"]))
+    t.add_row("slack bits", format_count(sl["slack_bits"]))
     if sl["penalty"] is not None:
         t.add_row("slack penalty (auto)", f"{sl['penalty']:g}")
     if summ["objective_abs_range"]:
