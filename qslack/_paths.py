@@ -55,7 +55,7 @@ def check_writable(path: str | os.PathLike[str], what: str = "output file") -> P
     >>> check_writable(d / "missing" / "out.csv", "--csv file")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    qslack.exceptions.ValidationError: cannot write --csv file .../missing/out.csv: folder .../missing does not exist
+    qslack.exceptions.ValidationError: cannot write --csv file .../out.csv: folder ... does not exist
     >>> check_writable(d)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

@@ -15,8 +15,8 @@ from typing import Any
 import matplotlib.image
 import pytest
 
-from qslack._paths import display_path
 from qslack import runner
+from qslack._paths import display_path
 from qslack.report import tables
 from qslack.report.html import write_report
 from qslack.store.db import Store
