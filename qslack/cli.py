@@ -16,7 +16,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from qslack._paths import check_writable
 from qslack.exceptions import QslackError
 
 __all__ = ["app", "main"]
@@ -42,7 +44,8 @@ def _handles_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except QslackError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # the message as plain text: rich markup would eat "[[instance]]" and the like
+            err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -136,6 +139,8 @@ def inspect(
     as_json: JsonOpt = False,
 ) -> None:
     """Variables, constraints by group, qubits slack-free vs with slack, coefficient ranges."""
+    if export_qubo is not None:
+        check_writable(export_qubo, "--export-qubo file")
     from qslack._sizes import format_count
     from qslack.model.slack import slack_summary
     from qslack.problems.catalog import build_program
@@ -377,6 +382,8 @@ def solve(
     as_json: JsonOpt = False,
 ) -> None:
     """Slack-free dual loop around a sampler; every step stored; Ctrl-C stores and says how to resume."""
+    if write_solution is not None:
+        check_writable(write_solution, "--write-solution file")
     from qslack import runner
     from qslack.store.db import Store
 
@@ -530,6 +537,8 @@ def compare(
     as_json: JsonOpt = False,
 ) -> None:
     """Runs grouped by instance and method, over seeds: qubits, feasible rate, gaps, bounds, time."""
+    if csv is not None:
+        check_writable(csv, "--csv file")
     from qslack.report.tables import compare_rows, rich_table, to_csv, to_json
     from qslack.store.db import Store
 
@@ -554,6 +563,7 @@ def report(
     instance: Annotated[list[str] | None, typer.Option("--instance", help="Only these instances.")] = None,
 ) -> None:
     """One self-contained HTML report (plots embedded) and its Markdown twin, from the store."""
+    check_writable(out, "--out report")
     from qslack.report.html import write_report
     from qslack.store.db import Store
 
@@ -576,6 +586,8 @@ def sweep(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a benchmark suite; a rerun skips runs already in the store, then writes the report."""
+    if report_out is not None and not no_report:
+        check_writable(report_out, "--report file")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from qslack.store.db import Store

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qslack.exceptions import ParseError
+from qslack.exceptions import ParseError, ValidationError
 from qslack.model.qubo import QUBO
 
 __all__ = ["read_qubo", "write_qubo"]
@@ -44,7 +44,7 @@ def write_qubo(path: str | Path, qubo: QUBO, *, comment: str = "") -> None:
             "terms": [[int(i), int(j), float(Q[i, j])] for i, j in zip(iu, ju, strict=True)],
             "info": {k: v for k, v in qubo.info.items() if isinstance(v, (int, float, str, list))},
         }
-        path.write_text(json.dumps(obj, indent=1) + "\n")
+        _write(path, json.dumps(obj, indent=1) + "\n")
         return
     lines = []
     if comment:
@@ -53,13 +53,28 @@ def write_qubo(path: str | Path, qubo: QUBO, *, comment: str = "") -> None:
     lines.append("# vars = " + " ".join(qubo.var_names))
     lines.append(f"{qubo.n_vars} {len(iu)}")
     lines += [f"{i + 1} {j + 1} {float(Q[i, j])!r}" for i, j in zip(iu, ju, strict=True)]
-    path.write_text("\n".join(lines) + "\n")
+    _write(path, "\n".join(lines) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ValidationError(f"cannot write QUBO file {path}: {reason}") from None
 
 
 def read_qubo(path: str | Path) -> QUBO:
     """Read a QUBO written by :func:`write_qubo`."""
     path = Path(path)
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file", path=path) from None
+    except FileNotFoundError:
+        raise ParseError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParseError(f"cannot read ({exc})", path=path) from None
     if path.suffix.lower() == ".json":
         try:
             obj = json.loads(text)

@@ -186,9 +186,16 @@ def _read(path: Path, fmt: str, key: str | None) -> Any:
         from qslack.formats.orlib import read_mdkp
 
         if key is None:
-            raise ValidationError(f"{path} holds several problems: select one with {path}#k")
-        inst = read_mdkp(path, key, fmt=fmt)
-        return inst
+            from qslack.formats.orlib import list_problems
+
+            keys = list_problems(path)
+            if len(keys) != 1:
+                raise ValidationError(
+                    f"{path} holds {len(keys)} problems ({keys[0]} .. {keys[-1]}): "
+                    f"select one with {path}#k"
+                )
+            key = keys[0]
+        return read_mdkp(path, key, fmt=fmt)
     if fmt == "dimacs":
         from qslack.formats.dimacs import read_dimacs
 
@@ -196,7 +203,7 @@ def _read(path: Path, fmt: str, key: str | None) -> Any:
     if fmt in ("lp", "mps"):
         from qslack.formats.lp import read_lp
 
-        return read_lp(path)
+        return read_lp(path, fmt=fmt)
     raise ValidationError(f"unknown format {fmt!r}; choose from {FORMATS}")
 
 
@@ -270,6 +277,8 @@ def load_instance(
         else:
             raw, _, key = spec.partition("#")
             path = Path(raw)
+            if path.is_dir():
+                raise ParseError("is a directory, not an instance file", path=path)
             if not path.exists():
                 raise ValidationError(
                     f"unknown instance {spec!r}: not a manifest name (see `qslack instances`), "
