@@ -168,7 +168,7 @@ class Prepared:
 
 def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Prepared:
     """Load, build, compute the OR-Tools reference and the certified bound."""
-    from qslack.baselines import solve_loaded
+    from qslack.baselines import reference_optimum, solve_loaded
     from qslack.model.slack import slack_summary
     from qslack.problems.catalog import build_program, load_instance
 
@@ -187,9 +187,8 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
             }
         except QslackError as exc:
             reference = {"error": str(exc)}
-    optimum = loaded.known_optimum
-    if optimum is None and reference.get("optimal"):
-        optimum = float(reference["objective"])
+    opt = reference_optimum(loaded, reference)  # the instance's known optimum first, then OR-Tools
+    optimum, reference = opt.for_gaps, {**reference, "optimum_source": opt.source}
     certified = None
     if loaded.problem == "mdkp":
         from qslack.baselines.ortools import lp_relaxation_mdkp

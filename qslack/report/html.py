@@ -114,10 +114,10 @@ def _instance_facts(by_label: Mapping[str, Sequence[Mapping[str, Any]]]) -> list
     if inst.get("source"):
         facts.append(("source", display_path(str(inst["source"]))))
     opt = run.get("known_optimum")
-    if opt is not None:
-        src = inst.get("optimum_source")
-        facts.append(("known optimum", f"{opt:g}" + (f" ({src})" if src else "")))
     ref = run.get("reference") or {}
+    if opt is not None:
+        src = inst.get("optimum_source") or ref.get("optimum_source")
+        facts.append(("known optimum", f"{opt:g}" + (f" ({src})" if src else "")))
     if ref.get("error"):
         facts.append(("OR-Tools reference", f"failed: {ref['error']}"))
     elif ref.get("objective") is not None:
