@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from qslack._paths import check_writable, display_path
+from qslack._paths import check_writable, display_path, safe_filename
 from qslack.exceptions import ValidationError
 from qslack.report.tables import (
     COLUMNS,
@@ -79,7 +79,8 @@ _NUMERIC = {key for key, _h, typ, _d in COLUMNS if typ in (int, float)}
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "instance"
+    """An instance name as part of a file name (image files) and an HTML anchor."""
+    return safe_filename(text, default="instance")
 
 
 def _esc(text: Any) -> str:
