@@ -74,7 +74,7 @@ def check_writable(path: str | os.PathLike[str], what: str = "output file") -> P
         raise ValidationError(f"{head}: {parent} is not a folder")
     try:
         if p.exists():
-            fd = os.open(p, os.O_WRONLY)
+            fd = os.open(p, os.O_WRONLY | os.O_NONBLOCK)  # a FIFO without reader must not block
             os.close(fd)
         else:
             fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
