@@ -252,6 +252,15 @@ CASES: tuple[Case, ...] = (
         for cmd in (("runs",), ("jobs", "list"), ("compare",), ("report",))
     ),
     _c(
+        "demo-store-is-a-directory",
+        "demo",
+        "--db",
+        "dbdir",
+        names="dbdir",
+        files={"dbdir": None},
+        lead="lead: demo prints its inspect table before the store is opened",
+    ),
+    _c(
         "runs-read-only-store",
         "runs",
         "--db",
@@ -374,8 +383,8 @@ def test_every_subcommand_is_in_the_table() -> None:
     covered = {" ".join(c.argv[:2]) if c.argv[0] == "jobs" else c.argv[0] for c in CASES}
     commands = {name for name in group.commands if name != "jobs"}  # type: ignore[attr-defined]
     commands |= {f"jobs {n}" for n in group.commands["jobs"].commands}  # type: ignore[attr-defined]
-    assert commands - covered <= {"demo"}, commands - covered
-    assert "demo" in commands
+    assert commands <= covered, commands - covered
+    assert {"demo", "jobs fetch", "submit"} <= commands
 
 
 # --------------------------------------------------------------------------- output paths, file names
