@@ -53,7 +53,9 @@ def _handles_errors(fn: F) -> F:
             _error(exc)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted (nothing was running that needs resuming)", markup=False)
+            err_console.print(
+                "interrupted (nothing was running that needs resuming)", markup=False, soft_wrap=True
+            )
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -324,7 +326,7 @@ def _drive_and_print(
     if write_solution is not None:
         x = res.best_x if res.best_x is not None else res.best_x_repaired
         if x is None:
-            err_console.print("no feasible solution to write", markup=False)
+            err_console.print("no feasible solution to write", markup=False, soft_wrap=True)
         else:
             write_sol(write_solution, h.prep.loaded, h.prep.program, x)
     if as_json:
@@ -333,12 +335,13 @@ def _drive_and_print(
         if rep.table.row_count:
             console.print(rep.table)
         print_summary(console, h.run_id, summary)
-        console.print(LEGEND, style="dim", markup=False, highlight=False)
+        console.print(LEGEND, style="dim", markup=False, highlight=False, soft_wrap=True)
     if res.status == "interrupted":
         err_console.print(
             f"interrupted: resume with  qslack solve --resume {h.run_id} --db {db}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(130)
 
@@ -458,10 +461,15 @@ def solve(
                     {"run_id": run_id, **(store.get_run(run_id)["result"] or {}), "status": "does-not-fit"}
                 )
             else:
-                console.print(f"{why} (run {run_id} recorded as does-not-fit)", markup=False, highlight=False)
+                console.print(
+                    f"{why} (run {run_id} recorded as does-not-fit)",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             return
         if not as_json:
-            err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
+            err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True)
         _drive_and_print(store, h, db, as_json=as_json, time_limit=None, write_solution=write_solution)
 
 
@@ -575,7 +583,7 @@ def runs_show(
         t.add_row(*step_row(s["record"]))
     console.print(t)
     if run.get("message"):
-        console.print(f"{flat['status']}: {run['message']}", markup=False, highlight=False)
+        console.print(f"{flat['status']}: {run['message']}", markup=False, highlight=False, soft_wrap=True)
     res = run.get("result") or {}
     if res:
         console.print(
@@ -584,6 +592,7 @@ def runs_show(
             + f", P(optimal) {fmt(res.get('p_optimal'), 3)}, P(feasible) {fmt(res.get('p_feasible'), 3)}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -598,7 +607,9 @@ def runs_delete(
 
     with Store(db, create=False) as store:
         gone = store.delete_runs(list(run_ids))
-    console.print(f"deleted {len(gone)} run(s): {', '.join(gone)}", markup=False, highlight=False)
+    console.print(
+        f"deleted {len(gone)} run(s): {', '.join(gone)}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 # --------------------------------------------------------------------------- reports
@@ -646,7 +657,9 @@ def report(
 
     with Store(db, create=False) as store:
         html_path, md_path = write_report(store, out, runs=runs_ or None, instances=instance or None)
-    console.print(f"report written: {html_path} (Markdown: {md_path})", markup=False, highlight=False)
+    console.print(
+        f"report written: {html_path} (Markdown: {md_path})", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 # --------------------------------------------------------------------------- sweep
@@ -698,6 +711,7 @@ def sweep(
                         f"({wall:.1f} s, run {run_id})",
                         markup=False,
                         highlight=False,
+                        soft_wrap=True,
                     )
 
             out = run_suite(s, db, workers=workers, on_done=done)
@@ -707,6 +721,7 @@ def sweep(
             f"(qslack sweep {suite} --db {db})",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
     if report_out is not None and not no_report:
@@ -725,6 +740,7 @@ def sweep(
             + (f"; report {out['report']}" if "report" in out else ""),
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -818,11 +834,14 @@ def submit(
     if as_json:
         _print_json({"run_id": run_id, "job_id": job_id})
     else:
-        console.print(f"run {run_id}: step 0 submitted as job {job_id}", markup=False, highlight=False)
+        console.print(
+            f"run {run_id}: step 0 submitted as job {job_id}", markup=False, highlight=False, soft_wrap=True
+        )
         console.print(
             f"continue with  qslack jobs fetch {run_id} --db {db}  (add --wait to follow it)",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -880,7 +899,11 @@ def jobs_status(
 
             st = service_for_run(store, j["run_id"]).status(job_id)
             store.update_job(job_id, st)
-    console.print(f"job {job_id}: {st} (run {j['run_id']}, step {j['step']}, {j['backend']})", markup=False)
+    console.print(
+        f"job {job_id}: {st} (run {j['run_id']}, step {j['step']}, {j['backend']})",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _follow_jobs(store: Any, run_id: str, db: Path, *, poll: float, as_json: bool) -> None:
@@ -900,13 +923,14 @@ def _follow_jobs(store: Any, run_id: str, db: Path, *, poll: float, as_json: boo
             f"qslack jobs fetch {run_id} --wait --db {db}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
     run = store.get_run(out.run_id)
     if as_json:
         _print_json({"run_id": out.run_id, "status": run["status"], **(run["result"] or {})})
     else:
-        console.print(f"run {out.run_id}: {run['status']}", markup=False, highlight=False)
+        console.print(f"run {out.run_id}: {run['status']}", markup=False, highlight=False, soft_wrap=True)
 
 
 @jobs_app.command("fetch")
@@ -933,6 +957,7 @@ def jobs_fetch(
         f"run {out.run_id} step {out.step}: {out.action} {out.job_id or ''} {out.detail}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -945,7 +970,7 @@ def jobs_cancel(job_id: str, db: DbOpt = Path("qslack.db")) -> None:
 
     with Store(db, create=False) as store:
         cancel_job(store, job_id)
-    console.print(f"job {job_id}: cancelled", markup=False)
+    console.print(f"job {job_id}: cancelled", markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- demo
@@ -967,7 +992,7 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
         inspect(instance=DEMO_INSTANCE)
         h = start(cfg.validate(), store)
         assert isinstance(h, RunHandle)
-        err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
+        err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True)
         _drive_and_print(store, h, db, as_json=False, time_limit=None, write_solution=None)
 
 

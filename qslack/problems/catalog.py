@@ -33,6 +33,7 @@ __all__ = [
     "instances_dir",
     "load_instance",
     "read_manifest",
+    "resolve_spec",
 ]
 
 FORMATS = ("tsplib", "matrix", "mknap", "mknap2", "dimacs", "lp", "mps")
@@ -136,6 +137,26 @@ def _find_entry(name: str) -> ManifestEntry | None:
         if e.name.lower() == low:
             return e
     return None
+
+
+def resolve_spec(spec: str, *, fmt: str | None = None) -> str:
+    """The INSTANCE string that names the same instance from any working folder.
+
+    Manifest names and ``gen:`` specs are kept; a path becomes absolute
+    (``path#k`` keeps its ``#k``), so a stored run resumes from elsewhere.
+
+    Examples
+    --------
+    >>> resolve_spec("mknap1#2"), resolve_spec("gen:tsp?n=5&seed=1")
+    ('mknap1#2', 'gen:tsp?n=5&seed=1')
+    """
+    if spec.startswith("gen:") or (fmt is None and _find_entry(spec) is not None):
+        return spec
+    raw, sep, key = spec.partition("#")
+    path = Path(raw)
+    if not path.exists():
+        return spec
+    return str(path.resolve()) + sep + key
 
 
 def detect_format(path: Path) -> str:

@@ -19,6 +19,7 @@ uninterrupted one would.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -151,7 +152,11 @@ def create_run(store: Any, prep: Prepared, sampler: Sampler) -> str:
 def start(cfg: SolveConfig, store: Any, *, service: Any = None) -> RunHandle | tuple[str, str]:
     """Validate everything, then record the run: a :class:`RunHandle`, or ``(run_id, message)``
     of a run recorded as ``does-not-fit``."""
+    from qslack.problems.catalog import resolve_spec
+
     cfg.validate()
+    # a relative path is stored absolute, so the run resumes from any folder
+    cfg = dataclasses.replace(cfg, instance=resolve_spec(cfg.instance, fmt=cfg.fmt))
     prep = prepare(cfg)
     sampler = make_sampler(cfg, service=service)
     problem = prep.problem()

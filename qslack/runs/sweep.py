@@ -178,15 +178,30 @@ def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:
     return out
 
 
-def _run_one(cfg_dict: dict[str, Any], db: str) -> tuple[str, str, float]:
-    """Worker: one run in its own process."""
-    from qslack.runs.stored import solve
+def _resumable(store: Any, rk: str) -> str | None:
+    """A run of identity ``rk`` that stopped early (interrupted, failed, or stale): resume it."""
+    for r in store.find_runs(rk):
+        if r["status"] in ("interrupted", "failed") or store.is_stale(r):
+            if store.load_state(r["run_id"]) is not None:
+                return str(r["run_id"])
+    return None
+
+
+def _run_one(cfg_dict: dict[str, Any], db: str, resume_id: str | None = None) -> tuple[str, str, float]:
+    """Worker: one run (new, or resumed from its last stored step) in its own process."""
+    from qslack.runs.stored import resume, solve
     from qslack.store.db import Store
 
     t0 = time.perf_counter()
     cfg = SolveConfig(**cfg_dict)
-    with Store(db) as store:
-        run_id, result, _ = solve(cfg, store)
+    try:
+        with Store(db) as store:
+            if resume_id is not None:
+                run_id, result, _ = resume(resume_id, store)
+            else:
+                run_id, result, _ = solve(cfg, store)
+    except KeyboardInterrupt:  # Ctrl-C reached the worker outside a run's steps
+        return resume_id or "-", "interrupted", time.perf_counter() - t0
     status = "does-not-fit" if result is None else result.status
     return run_id, status, time.perf_counter() - t0
 
@@ -207,15 +222,15 @@ def run_suite(
     t0 = time.perf_counter()
     with Store(db) as store:
         todo = plan(suite, store)
-    missing = [(cfg, rk) for cfg, rk, rid in todo if rid is None]
+        missing = [(cfg, rk, _resumable(store, rk)) for cfg, rk, rid in todo if rid is None]
     reused = len(todo) - len(missing)
     ctx = mp.get_context("spawn")
     statuses: dict[str, int] = {}
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, max_tasks_per_child=1) as pool:
         futs = {}
-        for cfg, _ in missing:
+        for cfg, _, resume_id in missing:
             cfg_run = dataclasses.replace(cfg, threads=1 if workers > 1 else cfg.threads)
-            futs[pool.submit(_run_one, dataclasses.asdict(cfg_run), str(db))] = cfg
+            futs[pool.submit(_run_one, dataclasses.asdict(cfg_run), str(db), resume_id)] = cfg
         for fut in as_completed(futs):
             run_id, status, wall = fut.result()
             statuses[status] = statuses.get(status, 0) + 1

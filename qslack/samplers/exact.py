@@ -16,8 +16,9 @@ __all__ = ["ExactSampler"]
 
 
 def _count(n: int) -> str:
-    """A size in words: digits up to a million, ``~2^k`` beyond."""
-    return str(n) if n < 10**6 else f"~2^{n.bit_length() - 1}"
+    from qslack._sizes import format_count
+
+    return format_count(n)
 
 MAX_VARS = 26
 

@@ -279,8 +279,12 @@ class QAOASampler(Sampler):
         if self.device == "GPU":
             _require_gpu(self.backend)
         if n_vars > 64:
-            big = str(n_vars) if n_vars < 10**6 else f"~2^{n_vars.bit_length() - 1}"
-            raise ResourceError(f"{big} qubits: a statevector of 2^{big} amplitudes cannot be simulated")
+            from qslack._sizes import format_count
+
+            raise ResourceError(
+                f"{format_count(n_vars)} qubits: a statevector of 2^{format_count(n_vars)} amplitudes "
+                "cannot be simulated"
+            )
         dtype = np.complex64 if self.dtype == "complex64" else np.complex128
         check_memory(n_vars, dtype)
 
