@@ -624,14 +624,14 @@ def test_known_optimum_beats_ortools_and_says_where_it_came_from(tmp_path: Path)
 
 # --------------------------------------------------------------------------- IBM authentication
 def test_auth_errors_are_permanent_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qslack.hardware.service import (
+    from qslack.hardware import (
         AuthenticationError,
-        FakeFaultyService,
         LocalFakeService,
         RetryingService,
         is_transient,
         with_retries,
     )
+    from qslack.testing.faults import FakeFaultyService
 
     token = "tok-secret-4242"
     monkeypatch.setenv("QISKIT_IBM_TOKEN", token)
@@ -679,7 +679,7 @@ def test_auth_errors_are_permanent_and_redacted(monkeypatch: pytest.MonkeyPatch)
 def test_runtime_service_maps_auth_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     from qiskit_ibm_runtime.exceptions import IBMNotAuthorizedError
 
-    from qslack.hardware.service import AuthenticationError, RuntimeService
+    from qslack.hardware import AuthenticationError, RuntimeService
 
     class Refusing:
         def backend(self, name: str) -> Any:
@@ -697,7 +697,7 @@ def test_runtime_service_maps_auth_errors(monkeypatch: pytest.MonkeyPatch) -> No
 def test_malformed_instance_is_refused_before_any_call(
     instance: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qslack.hardware.service import CredentialsError, credentials
+    from qslack.hardware import CredentialsError, credentials
 
     monkeypatch.setenv("QISKIT_IBM_TOKEN", "tok-1")
     monkeypatch.setenv("QISKIT_IBM_INSTANCE", instance)

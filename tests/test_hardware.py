@@ -11,11 +11,8 @@ import numpy as np
 import pytest
 
 from qslack.exceptions import OptionError, ParseError, ResourceError, ValidationError
-from qslack.hardware import profiles as profiles_mod
-from qslack.hardware import service as svc_mod
-from qslack.hardware.profiles import HardwareProfile, check_fits, list_profiles, load_profile
-from qslack.hardware.service import (
-    FakeFaultyService,
+from qslack.hardware import (
+    CredentialsError,
     JobFailedError,
     JobPendingError,
     LocalFakeService,
@@ -23,7 +20,6 @@ from qslack.hardware.service import (
     RuntimeService,
     Secret,
     ServiceError,
-    SimulatedCrash,
     TransientServiceError,
     credentials,
     fake_device,
@@ -31,8 +27,11 @@ from qslack.hardware.service import (
     redact,
     with_retries,
 )
+from qslack.hardware import profiles as profiles_mod
+from qslack.hardware.profiles import HardwareProfile, check_fits, list_profiles, load_profile
 from qslack.model.qubo import QUBO
 from qslack.testing import conformance_checks, random_qubo
+from qslack.testing.faults import FakeFaultyService, SimulatedCrash
 
 pytest.importorskip("qiskit_ibm_runtime")
 pytest.importorskip("qiskit_aer")
@@ -499,7 +498,7 @@ def test_credentials_from_saved_account(monkeypatch: pytest.MonkeyPatch) -> None
         raise RuntimeError("Unable to find account")
 
     monkeypatch.setattr(AccountManager, "get", classmethod(missing))
-    with pytest.raises(svc_mod.CredentialsError, match="QISKIT_IBM_TOKEN"):
+    with pytest.raises(CredentialsError, match="QISKIT_IBM_TOKEN"):
         credentials()
 
 

@@ -49,7 +49,7 @@ class JobSource(SampleSource):
 
     def result(self, ticket: Ticket, request: Any, *, wait: bool = True) -> SampleSet:
         """Collect the job (waiting unless ``wait=False``)."""
-        from qslack.hardware.service import JobFailedError, JobPendingError
+        from qslack.hardware import JobFailedError, JobPendingError
         from qslack.model.bits import X_to_index
 
         try:
@@ -179,8 +179,8 @@ def run_until_done(
 
 def service_for_run(store: Any, run_id: str) -> Any:
     """The (retrying) service a stored hardware run talks to, from its profile."""
+    from qslack.hardware import LocalFakeService, RetryingService, RuntimeService
     from qslack.hardware.profiles import load_profile
-    from qslack.hardware.service import LocalFakeService, RetryingService, RuntimeService
 
     run = store.get_run(run_id)
     name = run["options"]["config"].get("profile")
