@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace as NS
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,7 +22,9 @@ def _authors_round(kind, inst, x):
         if kind == "mis":
             conflicts = sum(1 for u, v in inst.edges if sel[u] == 1 and sel[v] == 1)
             return {"feasible": conflicts == 0, "value": float(sum(sel)), "viol": float(conflicts)}
-        used = [sum(inst.weights[j][i] * sel[i] for i in range(len(sel))) for j in range(len(inst.capacities))]
+        used = [
+            sum(inst.weights[j][i] * sel[i] for i in range(len(sel))) for j in range(len(inst.capacities))
+        ]
         over = [max(0.0, used[j] - inst.capacities[j]) for j in range(len(used))]
         profit = float(sum(inst.profits[i] * sel[i] for i in range(len(sel))))
         return {"feasible": all(v <= 0 for v in over), "value": profit, "viol": float(sum(over))}
@@ -62,12 +64,14 @@ def _authors_round(kind, inst, x):
 
 def _random_mis(rng, n, p):
     edges = np.array([(u, v) for u in range(n) for v in range(u + 1, n) if rng.random() < p]).reshape(-1, 2)
-    return NS(name="g", n_nodes=n, edges=edges, weights=np.ones(n))
+    return SimpleNamespace(name="g", n_nodes=n, edges=edges, weights=np.ones(n))
 
 
 def _random_mdkp(rng, n, m):
     W = rng.integers(1, 30, size=(m, n))
-    return NS(name="k", profits=rng.integers(1, 50, size=n), weights=W, capacities=W.sum(axis=1) // 2)
+    return SimpleNamespace(
+        name="k", profits=rng.integers(1, 50, size=n), weights=W, capacities=W.sum(axis=1) // 2
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -99,7 +103,7 @@ def test_mdkp_matches_authors_loop(seed):
 
 def test_one_round_is_one_move():
     # two disjoint conflicting edges: one move removes one conflict only
-    g = NS(name="2k2", n_nodes=4, edges=np.array([[0, 1], [2, 3]]), weights=np.ones(4))
+    g = SimpleNamespace(name="2k2", n_nodes=4, edges=np.array([[0, 1], [2, 3]]), weights=np.ones(4))
     r = local_swap(build_mis(g), np.array([1, 1, 1, 1]))
     assert not r.feasible and r.violation == 1.0 and r.move == ("flip", 0)
     assert r.candidates_checked == 4  # 4 flips, no unchosen node to swap in
@@ -111,13 +115,15 @@ def test_one_round_is_one_move():
 
 def test_feasible_swap_improves_mdkp():
     # capacity 10: item 0 (profit 3, weight 6) in; item 1 (profit 5, weight 7) out; both do not fit
-    inst = NS(profits=np.array([3.0, 5.0]), weights=np.array([[6.0, 7.0]]), capacities=np.array([10.0]))
+    inst = SimpleNamespace(
+        profits=np.array([3.0, 5.0]), weights=np.array([[6.0, 7.0]]), capacities=np.array([10.0])
+    )
     r = local_swap(build_mdkp(inst), np.array([1, 0]))
     assert r.move == ("swap", 0, 1) and r.x.tolist() == [0, 1] and r.objective == 5.0
 
 
 def test_bad_input():
-    g = NS(name="k2", n_nodes=2, edges=np.array([[0, 1]]), weights=np.ones(2))
+    g = SimpleNamespace(name="k2", n_nodes=2, edges=np.array([[0, 1]]), weights=np.ones(2))
     with pytest.raises(ValidationError, match="shape"):
         local_swap(build_mis(g), np.array([1, 0, 1]))
     with pytest.raises(ValidationError, match="0/1"):

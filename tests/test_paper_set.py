@@ -21,7 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "reference" / "cutting-slack-authors"
 SLOANE = ("1tc.8", "1tc.16", "1tc.32", "1tc.64", "1et.64", "1dc.64", "1dc.128")
 # alpha stated in instances/mis/sloane/SOURCES.md (copied from the authors' repository)
-SLOANE_ALPHA = {"1tc.8": 4, "1tc.16": 8, "1tc.32": 12, "1tc.64": 20, "1et.64": 18, "1dc.64": 10, "1dc.128": 16}
+SLOANE_ALPHA = {
+    "1tc.8": 4,
+    "1tc.16": 8,
+    "1tc.32": 12,
+    "1tc.64": 20,
+    "1et.64": 18,
+    "1dc.64": 10,
+    "1dc.128": 16,
+}
 
 
 def _authors(problem: str) -> dict[str, dict[str, str]]:

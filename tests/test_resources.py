@@ -41,16 +41,21 @@ def test_slack_logical_counts_equal_the_authors(alias):
     (r,) = rows
     got = (r.logical_qubits, r.logical_depth, r.logical_gates, r.logical_2q, r.parameters)
     want = tuple(
-        int(ref[k]) for k in ("LogicalQubits", "LogicalDepth", "LogicalGateCount", "Logical2QGates", "Parameters")
+        int(ref[k])
+        for k in ("LogicalQubits", "LogicalDepth", "LogicalGateCount", "Logical2QGates", "Parameters")
     )
     assert got == want
 
 
 def test_slack_free_is_smaller_for_mdkp_and_equal_in_two_qubit_gates_for_mis():
-    pet2 = {r.encoding: r for r in circuit_resources(build_program(load_instance("pet2")), ps=[1], backends=[])}
+    pet2 = {
+        r.encoding: r for r in circuit_resources(build_program(load_instance("pet2")), ps=[1], backends=[])
+    }
     assert (pet2["slack-free"].logical_qubits, pet2["slack"].logical_qubits) == (10, 99)
     assert (pet2["slack-free"].logical_2q, pet2["slack"].logical_2q) == (45, 1263)  # all item pairs vs +slack
-    mis = {r.encoding: r for r in circuit_resources(build_program(load_instance("1tc.16")), ps=[1], backends=[])}
+    mis = {
+        r.encoding: r for r in circuit_resources(build_program(load_instance("1tc.16")), ps=[1], backends=[])
+    }
     assert mis["slack-free"].logical_2q == mis["slack"].logical_2q == 22  # one RZZ per edge either way
 
 

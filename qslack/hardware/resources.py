@@ -1,4 +1,4 @@
-"""Circuit resources of QAOA, slack vs slack-free: logical counts and counts after transpiling for IBM devices.
+"""Circuit resources of QAOA, slack vs slack-free: logical counts and counts transpiled for IBM devices.
 
 For one program this builds both QUBOs,
 
