@@ -21,7 +21,7 @@ from qslack.samplers.qaoa.angles import as_theta, split
 
 __all__ = ["QAOASampler", "sample_from_probabilities"]
 
-BACKENDS = ("statevector", "aer")
+BACKENDS = ("statevector", "aer", "mps")
 OPTIMIZERS = {"cobyla": "COBYLA", "nelder-mead": "Nelder-Mead", "l-bfgs-b": "L-BFGS-B", "powell": "Powell"}
 OBJECTIVES = ("expectation", "cvar")
 
@@ -54,9 +54,12 @@ class QAOASampler(Sampler):
     ----------
     p : int
         Depth (number of cost + mixer layers).
-    backend : {"statevector", "aer"}
+    backend : {"statevector", "aer", "mps"}
         ``statevector``: our compiled kernel on ``qubo.diagonal()`` (default,
-        fast); ``aer``: the Qiskit circuit on ``AerSimulator``.
+        fast); ``aer``: the Qiskit circuit on ``AerSimulator``; ``mps``: Aer's
+        matrix-product-state method for sparse graphs too wide for a
+        statevector, no ``2**n`` vector, P(feasible) and P(optimal) then come
+        from the shots (see :func:`~qslack.samplers.qaoa.backends.aer.sample_mps`).
     optimizer : {"cobyla", "nelder-mead", "l-bfgs-b", "powell"}
         scipy.optimize method (L-BFGS-B with finite differences).
     objective : {"expectation", "cvar"}
@@ -78,6 +81,10 @@ class QAOASampler(Sampler):
     threads : int, optional
         CPU kernel threads (default numba's setting); 1 is best when several
         solves share the cores.
+    mps_max_bond_dimension : int
+        ``mps`` backend: Aer's ``matrix_product_state_max_bond_dimension`` (default 64).
+    mps_truncation_threshold : float
+        ``mps`` backend: Aer's ``matrix_product_state_truncation_threshold`` (default 1e-10).
 
     Examples
     --------
@@ -109,6 +116,8 @@ class QAOASampler(Sampler):
         device: str = "CPU",
         aer_method: str = "statevector",
         threads: int | None = None,
+        mps_max_bond_dimension: int = 64,
+        mps_truncation_threshold: float = 1e-10,
     ) -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown QAOA backend {backend!r}; choose from {BACKENDS}")
@@ -133,10 +142,12 @@ class QAOASampler(Sampler):
         )
         self.seed, self.dtype, self.device, self.aer_method = seed, dtype, device, aer_method
         self.threads = threads
+        self.mps_max_bond_dimension = int(mps_max_bond_dimension)
+        self.mps_truncation_threshold = float(mps_truncation_threshold)
 
     def config(self) -> dict[str, Any]:
         """The sampler's configuration (what identifies it in the store)."""
-        return {
+        cfg = {
             "sampler": "qaoa",
             "p": self.p,
             "backend": self.backend,
@@ -149,6 +160,10 @@ class QAOASampler(Sampler):
             "device": self.device,
             "aer_method": self.aer_method,
         }
+        if self.backend == "mps":  # only here, so other backends keep their stored identity
+            cfg["mps_max_bond_dimension"] = self.mps_max_bond_dimension
+            cfg["mps_truncation_threshold"] = self.mps_truncation_threshold
+        return cfg
 
     # ---------------------------------------------------------------- engines
     def _engine(self, qubo: QUBO, scale: float) -> tuple[Any, Any]:
@@ -191,6 +206,10 @@ class QAOASampler(Sampler):
         maxiter = int(options.get("maxiter", self.maxiter))
         if seed is None:
             seed = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        if self.backend == "mps":
+            from qslack.samplers.qaoa.backends.aer import sample_mps
+
+            return sample_mps(self, qubo, seed=seed, shots=shots, maxiter=maxiter, init=options.get("init"))
         t0 = time.perf_counter()
         ising = qubo.to_ising()
         scale = ising.scale
