@@ -59,7 +59,8 @@ def _import_aer():
         from qiskit_aer import AerSimulator
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DependencyError(
-            "the 'aer' backend needs qiskit-aer: pip install qiskit-aer (or qiskit-aer-gpu for device='GPU')"
+            "the 'aer' backend needs qiskit-aer: pip install qiskit-aer "
+            "(or qiskit-aer-gpu for device='GPU')"
         ) from exc
     return AerSimulator
 
@@ -132,7 +133,9 @@ class AerStatevector:
                     "install qiskit-aer-gpu (pip install qiskit-aer-gpu, which replaces "
                     "qiskit-aer) on a machine with an NVIDIA GPU and CUDA"
                 )
-        self._sim = AerSimulator(method=method, device=device, max_parallel_threads=int(max_parallel_threads))
+        self._sim = AerSimulator(
+            method=method, device=device, max_parallel_threads=int(max_parallel_threads)
+        )
         qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale)
         self._params = list(self._gammas) + list(self._betas)
         probs = qc.copy()
@@ -191,7 +194,9 @@ class AerStatevector:
             check_memory(self.n, np.complex128)
         seed = self.seed if seed is None else seed
         opts = {} if seed is None else {"seed_simulator": int(seed)}
-        job = self._sim.run(self._qc_shots, parameter_binds=self._binds(gammas, betas), shots=shots, **opts)
+        job = self._sim.run(
+            self._qc_shots, parameter_binds=self._binds(gammas, betas), shots=shots, **opts
+        )
         result = job.result()
         self._check_result(result)
         counts = result.get_counts(0)
