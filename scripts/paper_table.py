@@ -390,7 +390,11 @@ def _markdown(rows: list[dict[str, Any]], check: list[dict[str, Any]], mps: list
         "Slack-free: `LagrangianForm` at the dual loop's starting multipliers (MDKP rows with rho > 0:",
         "every pair of items sharing a row couples; MIS edges as product penalties).  Slack:",
         "qiskit-optimization's `QuadraticProgramToQubo`.  2q/layer counts RZZ gates of one QAOA",
-        "layer; p=3 fez/torino counts CZ gates after transpiling the whole p=3 circuit.",
+        "layer; p=3 fez/torino counts CZ gates after transpiling the whole p=3 circuit.  MIS has",
+        "no slack either way (qiskit-optimization turns `x_u + x_v <= 1` into a product too), so",
+        "both circuits have one RZZ per edge and the same transpiled counts.  p=1 rows, depths,",
+        "total gates and transpile times are in `resources.csv` (times measured on a 2-core",
+        "machine shared with other jobs: compare them only loosely).",
         "",
     ]
     lines += table(
@@ -466,8 +470,12 @@ def _markdown(rows: list[dict[str, Any]], check: list[dict[str, Any]], mps: list
     lines += [
         "",
         "Their 1tc.64 and 1et.64 rows carry identical transpiled numbers (1880 / 18387 / 4600) though",
-        "1et.64 has 792 logical two-qubit gates to 1tc.64's 576: their transpile cache is keyed by",
-        "(backend, `qaoa_n{qubits}_l{layers}`, level), so 1et.64 most likely reused 1tc.64's circuit.",
+        "1et.64 has 792 logical two-qubit gates to 1tc.64's 576.  Their transpile cache is keyed by",
+        "(backend, `qaoa_n{qubits}_l{layers}`, level) and lives for one run of their CLI; both",
+        "instances ran in the same run (20260223T084252Z), 1et.64 first (08:58 UTC, 1tc.64 at",
+        "09:33), and our own transpiling gives 1et.64 4613 and 1tc.64 3371 CZ gates on fake Torino",
+        "(the other MIS rows agree with theirs within 4 %).  So 1tc.64's row, and most likely the",
+        "circuit its hardware run executed, is 1et.64's QAOA circuit.",
     ]
     if mps:
         lines += [
@@ -521,7 +529,15 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     for i, r in enumerate(rows):  # mark circuits too wide for the device
         if isinstance(r.get("2q_p3_fez_slack"), str):
-            axes[2].annotate("> device", (i - w / 2, 1), rotation=90, fontsize=7, ha="center", va="bottom")
+            axes[2].annotate(
+                "exceeds device",
+                (i - w / 2, 0.03),
+                xycoords=axes[2].get_xaxis_transform(),
+                rotation=90,
+                fontsize=7,
+                ha="center",
+                va="bottom",
+            )
     axes[0].legend()
     axes[2].set_xticks(x, names, rotation=60, ha="right")
     fig.tight_layout()
