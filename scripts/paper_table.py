@@ -20,7 +20,8 @@ Caches (resumable; a rerun computes only missing rows): ``out/paper-table/resour
 solve store ``out/paper-table/solve.db``.  Outputs in ``reports/paper-table/``:
 ``paper-table.md``, ``paper-table.csv``, ``resources.csv`` (every resources row),
 ``compilation-check.csv`` (our slack counts vs the authors' compilation table),
-``qubits-2q.png`` and, with ``--mps-timing``, ``mps-timing.csv``.
+``qubits-2q.png``, ``solve.csv`` and, with ``--mps-timing``, ``mps-timing.csv``.  A fresh
+clone seeds the caches from ``reports/paper-table/resources.csv`` and ``solve.csv``.
 
 Solve columns: :data:`SOLVE_HOOK` maps an authors' name to a dict of
 :data:`SOLVE_COLUMNS`.  Today it is :func:`solve_with_cli`, which runs the current
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -568,6 +570,8 @@ def write_report() -> list[dict[str, Any]]:
         w.writerows(
             sorted(resources, key=lambda r: (key.get(r["instance"], 99), r["encoding"], r["p"], r["backend"]))
         )
+    if solves:
+        shutil.copyfile(OUT / "solve.csv", REPORT / "solve.csv")
     (REPORT / "paper-table.md").write_text(_markdown(rows, check, mps))
     _plot(rows, REPORT / "qubits-2q.png")
     print(
@@ -585,6 +589,10 @@ def main(argv: list[str] | None = None) -> None:
         "--report-only", action="store_true", help="only rebuild reports/paper-table/ from the caches"
     )
     args = ap.parse_args(argv)
+    for name in ("resources.csv", "solve.csv"):  # a fresh clone: seed the caches from the committed report
+        if not (OUT / name).exists() and (REPORT / name).exists():
+            OUT.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(REPORT / name, OUT / name)
     if not args.report_only:
         compute_resources(args.only or INSTANCES)
         if args.solve:
