@@ -277,13 +277,15 @@ def _num(v: str | None) -> int | None:
     return None if v in (None, "") else int(float(v))
 
 
-def build_rows(resources: list[dict[str, str]], solves: list[dict[str, str]]) -> list[dict[str, Any]]:
+def build_rows(
+    resources: list[dict[str, str]], solves: list[dict[str, str]], aliases: Iterable[str] = INSTANCES
+) -> list[dict[str, Any]]:
     """One row per authors' instance, in the authors' order."""
     authors = read_authors()
     res = {(r["instance"], r["encoding"], int(r["p"]), r["backend"]): r for r in resources}
     sol = {r["instance"]: r for r in solves if r["setting"] == json.dumps(SOLVE_SETTING, sort_keys=True)}
     rows = []
-    for alias in INSTANCES:
+    for alias in aliases:
         entry = find_entry(alias)
         assert entry is not None, alias
         prog = build_program(load_instance(alias))

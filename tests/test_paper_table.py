@@ -35,7 +35,7 @@ def test_resources_cache_rows_and_check(pt, tmp_path):
     assert len(rows) == 8  # 2 encodings x 2 depths x 2 backends
     pt.compute_resources(["1tc.8"], cache=cache)  # resumable: nothing recomputed
     assert len(pt._read_csv(cache)) == 8
-    table = {r["instance"]: r for r in pt.build_rows(rows, [])}
+    table = {r["instance"]: r for r in pt.build_rows(rows, [], aliases=["pet2", "1tc.8"])}
     r = table["1tc.8"]
     assert (r["n"], r["m"], r["qubits_slack"], r["qubits_slack_free"], r["2q_per_layer_slack"]) == (
         8,
