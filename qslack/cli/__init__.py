@@ -137,17 +137,18 @@ def instances(
                     "size": e.size,
                     "optimum": e.optimum,
                     "optimum_source": e.optimum_source,
+                    "aliases": list(e.aliases),
                 }
                 for e in rows
             ]
         )
         return
     t = Table(title=f"Shipped instances ({len(rows)})")
-    for col in ("name", "problem", "size", "known optimum", "source of optimum"):
+    for col in ("name", "aliases", "problem", "size", "known optimum", "source of optimum"):
         t.add_column(col, justify="right" if col == "known optimum" else "left")
     for e in rows:
         opt = "" if e.optimum is None else f"{e.optimum:g}"
-        t.add_row(e.name, e.problem, e.size, opt, e.optimum_source or "")
+        t.add_row(e.name, ", ".join(e.aliases), e.problem, e.size, opt, e.optimum_source or "")
     console.print(t)
 
 
@@ -365,7 +366,7 @@ def solve(
         str, typer.Option("--sampler", help="qaoa, exact, cpsat, random, sa (simulated annealing) or tabu.")
     ] = "qaoa",
     backend: Annotated[
-        str, typer.Option("--backend", help="QAOA backend: statevector or aer.")
+        str, typer.Option("--backend", help="QAOA backend: statevector, aer or mps (matrix product states).")
     ] = "statevector",
     p: Annotated[int, typer.Option("--p", help="QAOA depth.")] = 2,
     shots: Annotated[int, typer.Option("--shots")] = 1000,

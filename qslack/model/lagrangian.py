@@ -30,7 +30,7 @@ from qslack.model.bits import linear_diagonal, quadratic_diagonal
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
 
-__all__ = ["LagrangianForm"]
+__all__ = ["LagrangianForm", "default_multipliers"]
 
 
 def _set_packing_pairs(program: BinaryProgram) -> np.ndarray:
@@ -372,3 +372,31 @@ class LagrangianForm:
         np.dot(lam, G, out=out)
         out += self._base
         return out
+
+
+def default_multipliers(form: LagrangianForm, rho: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-problem defaults ``(lam0, rho0)``; ``rho`` scales the quadratic weights.
+
+    ``rho_k = rho * c_max / max|a_k|**2`` with ``c_max`` the largest objective
+    coefficient, so a unit violation of row ``k`` costs about ``rho * c_max``:
+    TSP position — row/col equalities; TSP edge — degree equalities (subtour
+    rows get ``rho = 0``); MDKP — capacity rows (the unbalanced shape); MIS —
+    product rows start at weight 1 with ``rho = 0``.  ``lam0 = 0`` elsewhere.
+
+    Examples
+    --------
+    >>> p = BinaryProgram.from_arrays(c=[-4.0, -2.0], A=[[2.0, 1.0]], b=[2.0], sense="<=")
+    >>> lam0, rho0 = default_multipliers(LagrangianForm(p), rho=0.5)
+    >>> lam0.tolist(), rho0.tolist()
+    ([0.0], [0.5])
+    """
+    p = form.program
+    c_max = float(max(np.abs(p.c).max(initial=0.0), np.abs(p.quadratic_terms()[2]).max(initial=0.0), 1e-12))
+    amax = np.abs(p.A).max(axis=1) if p.n_cons else np.zeros(0)
+    rho0 = rho * c_max / np.maximum(amax, 1e-12) ** 2
+    lam0 = np.zeros(p.n_cons)
+    groups = np.array(p.con_groups, dtype=object)
+    rho0[groups == "subtour"] = 0.0
+    rho0[form.is_product] = 0.0
+    lam0[form.is_product] = 1.0
+    return lam0, rho0

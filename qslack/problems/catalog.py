@@ -3,7 +3,10 @@
 An INSTANCE is one of
 
 - a manifest name from ``instances/manifest.toml`` (``burma14``, ``mknap1#3``,
-  ``mknap2#PB5``, ``farm``);
+  ``mknap2#PB5``, ``farm``) or one of its ``aliases`` (the Cutting Slack
+  authors' names: ``pet2`` is ``mknap1#2``, ``pb5`` is ``mknap2#PB5``,
+  ``1tc.8`` is ``sloane_1tc_8``); names and aliases match case-insensitively
+  when no exact match exists;
 - a path, with ``path#k`` selecting inside a multi-problem file; the format
   comes from the extension, else from the content (``fmt=`` overrides);
 - a generator spec (``gen:tsp?n=6&seed=1``).
@@ -30,6 +33,7 @@ __all__ = [
     "ManifestEntry",
     "build_program",
     "detect_format",
+    "find_entry",
     "instances_dir",
     "load_instance",
     "read_manifest",
@@ -62,6 +66,7 @@ class ManifestEntry:
     optimum_source: str | None = None
     size: str = ""
     take_optima: dict[int, float] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,14 +108,25 @@ def _manifest(path: str) -> tuple[ManifestEntry, ...]:
     p = Path(path)
     data = load_toml(p, "manifest")
     out = []
+    seen: dict[str, str] = {}  # lower-cased name or alias -> the entry that holds it
     for k, item in enumerate(data.get("instance", []), start=1):
         try:
             take_opt = {int(a): float(b) for a, b in item.pop("take_optima", {}).items()}
-            entry = ManifestEntry(**item, take_optima=take_opt)
+            aliases = item.pop("aliases", [])
+            if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+                raise TypeError(f"aliases must be a list of names, got {aliases!r}")
+            entry = ManifestEntry(**item, take_optima=take_opt, aliases=tuple(aliases))
         except TypeError as exc:
             raise ParseError(f"instance entry {k}: {exc}", path=p) from None
         if entry.problem not in PROBLEMS or entry.format not in FORMATS:
             raise ParseError(f"instance {entry.name!r}: unknown problem or format", path=p)
+        for key in (entry.name, *entry.aliases):
+            if key.lower() in seen:
+                raise ParseError(
+                    f"instance {entry.name!r}: name or alias {key!r} already names {seen[key.lower()]!r}",
+                    path=p,
+                )
+            seen[key.lower()] = entry.name
         out.append(entry)
     return tuple(out)
 
@@ -127,14 +143,23 @@ def read_manifest(path: str | Path | None = None) -> tuple[ManifestEntry, ...]:
     return _manifest(str(path or instances_dir() / "manifest.toml"))
 
 
-def _find_entry(name: str) -> ManifestEntry | None:
+def find_entry(name: str) -> ManifestEntry | None:
+    """The manifest entry a name or alias denotes (exact first, then case-insensitive), or None.
+
+    Examples
+    --------
+    >>> find_entry("pet2").name, find_entry("PB5").name, find_entry("1tc.8").name
+    ('mknap1#2', 'mknap2#PB5', 'sloane_1tc_8')
+    >>> find_entry("no-such-instance") is None
+    True
+    """
     entries = read_manifest()
     for e in entries:
-        if e.name == name:
+        if e.name == name or name in e.aliases:
             return e
     low = name.lower()
     for e in entries:
-        if e.name.lower() == low:
+        if e.name.lower() == low or any(a.lower() == low for a in e.aliases):
             return e
     return None
 
@@ -150,7 +175,7 @@ def resolve_spec(spec: str, *, fmt: str | None = None) -> str:
     >>> resolve_spec("mknap1#2"), resolve_spec("gen:tsp?n=5&seed=1")
     ('mknap1#2', 'gen:tsp?n=5&seed=1')
     """
-    if spec.startswith("gen:") or (fmt is None and _find_entry(spec) is not None):
+    if spec.startswith("gen:") or (fmt is None and find_entry(spec) is not None):
         return spec
     raw, sep, key = spec.partition("#")
     path = Path(raw)
@@ -287,7 +312,7 @@ def load_instance(
         kind, inst = generate(spec)
         loaded = Loaded(inst.name, kind, inst, "generator", spec)
     else:
-        entry = None if fmt else _find_entry(spec)
+        entry = None if fmt else find_entry(spec)
         if entry is not None:
             path = instances_dir() / entry.file
             key = None if entry.index is None else str(entry.index)

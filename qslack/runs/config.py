@@ -126,10 +126,9 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None) -> Sampler:
 
             return QAOASampler(
                 p=cfg.p,
-                backend="aer",
+                backend="mps" if prof.kind == "aer-mps" else "aer",  # MPS never asks for 2**n probabilities
                 shots=prof.shots,
                 maxiter=cfg.qaoa_maxiter,
-                aer_method="matrix_product_state" if prof.kind == "aer-mps" else "statevector",
                 device="GPU" if prof.kind == "aer-gpu" else "CPU",
             )
         from qslack.hardware.sampler import IBMSampler

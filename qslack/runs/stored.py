@@ -293,6 +293,7 @@ def finish(
     )
     summary = result_summary(res, prep)
     summary["solve_wall_s"] = wall_s
+    summary["qubo_stats"] = _last_qubo_stats(prep, out.state, history)
     st = out.state
     if st.best.x is not None:
         store.add_solution(run_id, "raw", st.best.x.tolist(), res.best_objective, True, st.best.step)
@@ -307,6 +308,21 @@ def finish(
         )
     store.finish_run(run_id, status, summary, message=out.message)
     return res
+
+
+def _last_qubo_stats(prep: Prepared, state: DualState, history: list[DualIterate]) -> dict[str, Any] | None:
+    """Size and coefficients of the last QUBO the run sampled (for exports such as QOBLIB's)."""
+    from qslack.model.qubo import coefficient_stats
+
+    if not history:
+        return None
+    if prep.cfg.method == "slack-penalty":
+        return coefficient_stats(prep.problem().slack.qubo)
+    last = history[-1]
+    form = prep.problem().form_for(state.rows)
+    if len(last.lam) != form.n_cons:  # rows were added at the last step
+        form = prep.problem().form_for(state.rows[: len(last.lam) - prep.form.n_cons])
+    return coefficient_stats(form.qubo(last.lam, last.rho))
 
 
 def result_summary(res: DualResult, prep: Prepared) -> dict[str, Any]:
