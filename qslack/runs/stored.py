@@ -26,12 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from qslack.dual import DualIterate, DualResult, DualState, init_state, result
+from qslack.dual import DualIterate, DualResult, DualState, default_multipliers, init_state, result
 from qslack.exceptions import QslackError, ResourceError, ValidationError
+from qslack.model.qubo import coefficient_stats
+from qslack.problems.catalog import resolve_spec
 from qslack.runs.config import SolveConfig, make_sampler, run_key
 from qslack.runs.driver import Outcome, SamplerSource, SampleSource, Sink, Ticket, drive
 from qslack.runs.prepare import Prepared, prepare
 from qslack.samplers.base import Sampler
+from qslack.store.provenance import provenance
 
 __all__ = [
     "Callback",
@@ -128,8 +131,6 @@ def does_not_fit(prep: Prepared, sampler: Sampler) -> str | None:
 
 def create_run(store: Any, prep: Prepared, sampler: Sampler) -> str:
     """Record a new run (configuration, what the sampler runs, reference, provenance); its id."""
-    from qslack.store.provenance import provenance
-
     cfg = prep.cfg
     extra = {"profile": sampler.profile.to_dict()} if hasattr(sampler, "profile") else None
     sampler_cfg = sampler.config()
@@ -152,8 +153,6 @@ def create_run(store: Any, prep: Prepared, sampler: Sampler) -> str:
 def start(cfg: SolveConfig, store: Any, *, service: Any = None) -> RunHandle | tuple[str, str]:
     """Validate everything, then record the run: a :class:`RunHandle`, or ``(run_id, message)``
     of a run recorded as ``does-not-fit``."""
-    from qslack.problems.catalog import resolve_spec
-
     cfg.validate()
     # a relative path is stored absolute, so the run resumes from any folder
     cfg = dataclasses.replace(cfg, instance=resolve_spec(cfg.instance, fmt=cfg.fmt))
@@ -182,8 +181,6 @@ def start(cfg: SolveConfig, store: Any, *, service: Any = None) -> RunHandle | t
 
 
 def _rho0(prep: Prepared) -> Any:
-    from qslack.dual import default_multipliers
-
     return default_multipliers(prep.form, rho=prep.cfg.rho)[1]
 
 
@@ -312,8 +309,6 @@ def finish(
 
 def _last_qubo_stats(prep: Prepared, state: DualState, history: list[DualIterate]) -> dict[str, Any] | None:
     """Size and coefficients of the last QUBO the run sampled (for exports such as QOBLIB's)."""
-    from qslack.model.qubo import coefficient_stats
-
     if not history:
         return None
     if prep.cfg.method == "slack-penalty":

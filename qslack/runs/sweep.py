@@ -40,7 +40,10 @@ from typing import Any
 from qslack._paths import safe_filename
 from qslack._sys import load_toml
 from qslack.exceptions import ParseError
+from qslack.problems.catalog import build_program, load_instance
 from qslack.runs.config import SolveConfig, make_sampler, run_key
+from qslack.runs.stored import resume, solve
+from qslack.store.db import Store
 
 __all__ = ["Suite", "load_suite", "plan", "run_suite"]
 
@@ -163,8 +166,6 @@ def _check_types(table: dict[str, Any], where: str, path: Path) -> None:
 
 def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:
     """``(config, run_key, existing run id or None)`` for every run of the suite."""
-    from qslack.problems.catalog import build_program, load_instance
-
     out = []
     cache: dict[tuple[Any, ...], str] = {}
     for cfg in suite.configs:
@@ -189,9 +190,6 @@ def _resumable(store: Any, rk: str) -> str | None:
 
 def _run_one(cfg_dict: dict[str, Any], db: str, resume_id: str | None = None) -> tuple[str, str, float]:
     """Worker: one run (new, or resumed from its last stored step) in its own process."""
-    from qslack.runs.stored import resume, solve
-    from qslack.store.db import Store
-
     t0 = time.perf_counter()
     cfg = SolveConfig(**cfg_dict)
     try:
@@ -217,8 +215,6 @@ def run_suite(
 
     With several workers each run's kernel uses one thread.
     """
-    from qslack.store.db import Store
-
     t0 = time.perf_counter()
     with Store(db) as store:
         todo = plan(suite, store)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qslack._rng import normalize_seed
+from qslack._sizes import format_count
 from qslack.exceptions import ResourceError
 from qslack.model.bits import quadratic_diagonal
 from qslack.model.qubo import QUBO
@@ -16,8 +17,6 @@ __all__ = ["ExactSampler"]
 
 
 def _count(n: int) -> str:
-    from qslack._sizes import format_count
-
     return format_count(n)
 
 MAX_VARS = 26
