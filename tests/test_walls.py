@@ -47,7 +47,7 @@ NEVER: dict[str, list[str]] = {
 
 def _imports(path: Path) -> Iterator[tuple[int, list[str]]]:
     rel = path.relative_to(PKG.parent).with_suffix("")
-    pkg = list(rel.parts[:-1]) if rel.name != "__init__" else list(rel.parts[:-1])
+    pkg = list(rel.parts[:-1])
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             yield node.lineno, [a.name for a in node.names]
