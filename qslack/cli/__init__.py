@@ -487,6 +487,7 @@ def _flat_run(store: Any, r: dict[str, Any]) -> dict[str, Any]:
     if status == "running" and store.is_stale(r):
         status = "stale"
     return {
+        "schema_version": 2,
         "run_id": r["run_id"],
         "status": status,
         "instance": r["instance_name"],

@@ -34,10 +34,10 @@ from qslack.report.tables import (
     COLUMNS,
     SHOWN,
     collect_runs,
-    format_cell,
     headers,
     markdown_table,
     qubit_summary,
+    row_cells,
     rows_from_groups,
 )
 
@@ -97,8 +97,7 @@ def _html_table(rows: Sequence[Mapping[str, Any]]) -> str:
     body = []
     for row in rows:
         cells = []
-        for key in SHOWN:
-            text = format_cell(key, row.get(key))
+        for key, text in zip(SHOWN, row_cells(row), strict=True):
             cls = ' class="num"' if key in _NUMERIC else ""
             cells.append(f"<td{cls}>{_esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

@@ -15,7 +15,13 @@ per seed):
 - ``median_gap``: median of the final raw gaps, an infeasible seed counting as
   ``+inf``; ``None`` when that median is infinite (at least half the seeds
   ended infeasible — ``status_note`` then says so) or no optimum is known.
-- ``mean_p_feasible``: mean over seeds of the last step's ``p_feasible``.
+- the state metrics of each run's last step (:mod:`qslack.dual.metrics`), as the median over
+  seeds with the interquartile range: ``p_optimal`` (``p_optimal_q1``, ``p_optimal_q3``) and
+  ``p_feasible`` (``p_feasible_q1``, ``p_feasible_q3``); medians of ``tts99_shots`` (a seed
+  whose state never reaches the optimum counts as +inf), ``approx_ratio`` and ``ground_rank``;
+  the counted budget per run, ``circuit_evals`` and ``shots_total`` (medians of the runs' totals).
+  These are the headline: best-of-shots gaps below are secondary (uniform random bitstrings
+  reach the optimum of small instances too).
 - ``dual_bound``: the best certified bound of the group (the smallest upper
   bound of a maximisation, the largest lower bound of a minimisation), or
   ``None`` when no run has one; ``dual_estimate``: the best dual-value
@@ -40,7 +46,7 @@ Examples
 >>> store.finish_run(rid, "finished", {"feasible": True, "gap": 0.0, "steps": 1, "wall_s": 0.1,
 ...                                    "dual_bound": 2.0, "dual_estimate": 2.5})
 >>> row = compare_rows(store)[0]
->>> row["method"], row["n_seeds"], row["feasible_rate"], row["mean_p_feasible"], row["dual_bound"]
+>>> row["method"], row["n_seeds"], row["feasible_rate"], row["p_feasible"], row["dual_bound"]
 ('bundle', 1, 1.0, 0.5, 2.0)
 >>> format_cell("median_gap", row["median_gap"]), format_cell("dual_bound", row["dual_bound"])
 ('0.00%', '2')
@@ -63,6 +69,7 @@ from qslack.exceptions import ValidationError
 __all__ = [
     "COLUMNS",
     "METHOD_ORDER",
+    "SCHEMA_VERSION",
     "SHOWN",
     "collect_runs",
     "compare_rows",
@@ -75,6 +82,7 @@ __all__ = [
     "markdown_table",
     "qubit_summary",
     "rich_table",
+    "row_cells",
     "row_label",
     "rows_from_groups",
     "run_sense",
@@ -106,7 +114,17 @@ COLUMNS: tuple[tuple[str, str, type, str], ...] = (
     ("feasible_rate", "feasible", float, "share of seeds ending with a feasible raw sample"),
     ("best_gap", "best gap", float, "smallest final raw gap over seeds (>= 0 is worse)"),
     ("median_gap", "median gap", float, "median final raw gap, infeasible seeds as +inf ('-' if infinite)"),
-    ("mean_p_feasible", "P(feasible)", float, "mean over seeds of the last step's feasible probability"),
+    ("p_optimal", "P(optimal)", float, "median over seeds [IQR] of the final state's optimal probability"),
+    ("p_optimal_q1", "P(optimal) q1", float, "first quartile of P(optimal) over seeds"),
+    ("p_optimal_q3", "P(optimal) q3", float, "third quartile of P(optimal) over seeds"),
+    ("p_feasible", "P(feasible)", float, "median over seeds [IQR] of the final state's feasible probability"),
+    ("p_feasible_q1", "P(feasible) q1", float, "first quartile of P(feasible) over seeds"),
+    ("p_feasible_q3", "P(feasible) q3", float, "third quartile of P(feasible) over seeds"),
+    ("tts99_shots", "TTS99", float, "median shots to see the optimum with 99 % probability (inf if never)"),
+    ("approx_ratio", "ratio", float, "median approximation ratio of the final state (infeasible = 0)"),
+    ("ground_rank", "rank", float, "median rank of the optimum in the final QUBO's energy order"),
+    ("circuit_evals", "circuits", float, "median circuits a run asked for (hardware terms)"),
+    ("shots_total", "shots", float, "median shots a run used in all"),
     ("dual_bound", "dual bound", float, "best certified bound ('-' when none is certified)"),
     ("dual_estimate", "dual est.", float, "best dual-value estimate (not a bound)"),
     ("median_steps", "steps", float, "median outer (dual) steps"),
@@ -117,8 +135,9 @@ COLUMNS: tuple[tuple[str, str, type, str], ...] = (
 _TYPES = {key: typ for key, _h, typ, _d in COLUMNS}
 _HEADERS = {key: head for key, head, _t, _d in COLUMNS}
 
-#: columns shown by the renderers
-SHOWN = tuple(key for key, *_ in COLUMNS)
+#: columns shown by the renderers (the quartiles are shown with their median: "m [q1, q3]")
+SHOWN = tuple(key for key, *_ in COLUMNS if not key.endswith(("_q1", "_q3")))
+_IQR = ("p_optimal", "p_feasible")
 
 _MAX_PROBLEMS = {"mdkp", "mis", "knapsack"}
 _MIN_PROBLEMS = {"tsp"}
@@ -333,6 +352,23 @@ def _median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
+def _quartiles(values: Sequence[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    if len(values) == 1:
+        return float(values[0]), float(values[0])
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return float(q[0]), float(q[2])
+
+
+def _last(item: Mapping[str, Any], key: str) -> float | None:
+    """The last stored step's value of ``key`` (else the run result's)."""
+    for rec in reversed(item.get("steps") or []):
+        if isinstance(rec, Mapping) and key in rec:
+            return _num(rec.get(key))
+    return _num((item["run"].get("result") or {}).get(key))
+
+
 def _num(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float):
         return None
@@ -380,6 +416,19 @@ def _row(instance: str, label: str, items: Sequence[Mapping[str, Any]]) -> dict[
         median_gap = None
         notes.append("median gap infinite: at least half the seeds ended infeasible")
     p_feas = [p for it in done if (p := final_p_feasible(it)) is not None]
+    p_opt = [p for it in done if (p := _last(it, "p_optimal")) is not None]
+    tts = [math.inf if (t := _last(it, "tts99_shots")) is None else t for it in done if p_opt]
+    tts_med = _median(tts) if p_opt else None
+    ratios = [r for it in done if (r := _last(it, "approx_ratio")) is not None]
+    ranks = [r for it in done if (r := _last(it, "ground_rank")) is not None]
+
+    def _total(it: Mapping[str, Any], key: str) -> float | None:
+        recs = [rec for rec in it.get("steps") or [] if isinstance(rec, Mapping) and key in rec]
+        vals = [_num(rec.get(key)) for rec in recs]
+        return None if not vals else float(sum(v or 0.0 for v in vals))
+
+    circuits = [c for it in done if (c := _total(it, "circuit_evals")) is not None]
+    shots = [c for it in done if (c := _total(it, "shots_total")) is not None]
 
     def _certified(res: Mapping[str, Any]) -> float | None:
         # schema 1 summaries flagged estimates with dual_bound_certified=False
@@ -413,7 +462,17 @@ def _row(instance: str, label: str, items: Sequence[Mapping[str, Any]]) -> dict[
         "feasible_rate": (sum(feasible) / len(feasible)) if feasible else None,
         "best_gap": min(gaps_finite) if gaps_finite else None,
         "median_gap": median_gap,
-        "mean_p_feasible": (sum(p_feas) / len(p_feas)) if p_feas else None,
+        "p_optimal": _median(p_opt),
+        "p_optimal_q1": _quartiles(p_opt)[0],
+        "p_optimal_q3": _quartiles(p_opt)[1],
+        "p_feasible": _median(p_feas),
+        "p_feasible_q1": _quartiles(p_feas)[0],
+        "p_feasible_q3": _quartiles(p_feas)[1],
+        "tts99_shots": None if tts_med is None or math.isinf(tts_med) else tts_med,
+        "approx_ratio": _median(ratios),
+        "ground_rank": _median(ranks),
+        "circuit_evals": _median(circuits),
+        "shots_total": _median(shots),
         "dual_bound": dual_bound,
         "dual_estimate": dual_estimate,
         "median_steps": _median(iters),
@@ -515,8 +574,12 @@ def format_cell(key: str, value: Any) -> str:
         return "-"
     if key in ("best_gap", "median_gap"):
         return f"{100.0 * float(value):.2f}%"
-    if key in ("feasible_rate", "mean_p_feasible"):
+    if key in ("feasible_rate", "approx_ratio"):
         return f"{float(value):.3f}"
+    if key.startswith(("p_optimal", "p_feasible")):
+        return f"{float(value):.3g}"
+    if key in ("tts99_shots", "ground_rank", "circuit_evals", "shots_total"):
+        return f"{float(value):.4g}"
     if key in ("median_wall_s",):
         return f"{float(value):.3g}"
     if key in ("optimum", "dual_bound", "dual_estimate", "median_steps", "median_sampler_calls"):
@@ -526,8 +589,15 @@ def format_cell(key: str, value: Any) -> str:
     return str(value)
 
 
-def _cells(row: Mapping[str, Any]) -> list[str]:
-    return [format_cell(k, row.get(k)) for k in SHOWN]
+def row_cells(row: Mapping[str, Any]) -> list[str]:
+    """The texts of a row's shown cells, in :data:`SHOWN` order (medians with their [q1, q3])."""
+    out = []
+    for k in SHOWN:
+        text = format_cell(k, row.get(k))
+        if k in _IQR and row.get(k) is not None and row.get(f"{k}_q1") is not None:
+            text += f" [{format_cell(k, row[f'{k}_q1'])}, {format_cell(k, row[f'{k}_q3'])}]"
+        out.append(text)
+    return out
 
 
 def headers() -> list[str]:
@@ -553,7 +623,7 @@ def rich_table(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -
         justify = "right" if typ in (int, float) else "left"
         table.add_column(escape(_HEADERS[key]), justify=justify, overflow="fold")
     for row in rows:
-        table.add_row(*(escape(c) for c in _cells(row)))
+        table.add_row(*(escape(c) for c in row_cells(row)))
     return table
 
 
@@ -576,7 +646,7 @@ def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
         "| " + " | ".join(align) + " |",
     ]
     for row in rows:
-        lines.append("| " + " | ".join(_md_escape(c) for c in _cells(row)) + " |")
+        lines.append("| " + " | ".join(_md_escape(c) for c in row_cells(row)) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -623,9 +693,9 @@ def to_csv(rows: Sequence[Mapping[str, Any]], path_or_file: str | Path | IO[str]
 
     def _write(fh: IO[str]) -> None:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(keys)
+        w.writerow([*keys, "schema_version"])
         for row in rows:
-            w.writerow([_csv_value(row.get(k)) for k in keys])
+            w.writerow([*(_csv_value(row.get(k)) for k in keys), SCHEMA_VERSION])
 
     if isinstance(path_or_file, str | Path):
         try:
@@ -644,11 +714,19 @@ def from_csv(path_or_file: str | Path | IO[str]) -> list[dict[str, Any]]:
     if isinstance(path_or_file, str | Path):
         with open(path_or_file, newline="", encoding="utf-8") as fh:
             return from_csv(fh)
-    return [{k: _parse(k, v) for k, v in rec.items()} for rec in csv.DictReader(path_or_file)]
+    return [
+        {k: _parse(k, v) for k, v in rec.items() if k != "schema_version"}
+        for rec in csv.DictReader(path_or_file)
+    ]
+
+
+SCHEMA_VERSION = 2
+"""Version of the comparison rows' keys (1: ``mean_p_feasible``, ``dual_bound_certified``,
+``median_iterations``; 2: medians [IQR] of the state metrics, ``dual_estimate``, ``median_steps``)."""
 
 
 def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as a JSON array (strict JSON: undefined values are ``null``).
+    """``{"schema_version", "rows"}`` as JSON (strict JSON: undefined values are ``null``).
 
     Examples
     --------
@@ -659,12 +737,14 @@ def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         for row in rows
     ]
-    return json.dumps(clean, indent=2, allow_nan=False)
+    return json.dumps({"schema_version": SCHEMA_VERSION, "rows": clean}, indent=2, allow_nan=False)
 
 
 def from_json(text: str) -> list[dict[str, Any]]:
     """Rows from :func:`to_json`'s output."""
     data = json.loads(text)
-    if not isinstance(data, list):
-        raise ValidationError("expected a JSON array of comparison rows")
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        data = data["rows"]
+    if not isinstance(data, list):  # schema 1 wrote a bare array
+        raise ValidationError("expected comparison rows: {'schema_version': ..., 'rows': [...]}")
     return [dict(r) for r in data]
