@@ -624,9 +624,10 @@ def compare(
         list[str] | None, typer.Option("--method", help="Only these methods (or 'random').")
     ] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column (default on a wide terminal).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Runs grouped by instance and method, over seeds: qubits, feasible rate, gaps, bounds, time."""
+    """Runs grouped by instance and method over seeds: P(optimal), P(feasible), TTS, gaps, budget."""
     if csv is not None:
         check_writable(csv, "--csv file")
     from qslack.report.tables import compare_rows, rich_table, to_csv, to_json
@@ -639,7 +640,12 @@ def compare(
     if as_json:
         sys.stdout.write(to_json(rows) + "\n")
         return
-    console.print(rich_table(rows, title=f"runs in {db}"))
+    from qslack.report.tables import COMPACT
+
+    narrow = console.width < 150 and not wide
+    console.print(rich_table(rows, title=f"runs in {db}", columns=COMPACT if narrow else None))
+    if narrow:
+        console.print("(a compact table: --wide, --csv or --json for every column)", style="dim")
 
 
 @app.command()

@@ -68,6 +68,7 @@ from qslack.exceptions import ValidationError
 
 __all__ = [
     "COLUMNS",
+    "COMPACT",
     "METHOD_ORDER",
     "SCHEMA_VERSION",
     "SHOWN",
@@ -605,25 +606,33 @@ def headers() -> list[str]:
     return [_HEADERS[k] for k in SHOWN]
 
 
-def rich_table(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Any:
-    """A :class:`rich.table.Table` of the rows (numbers right-aligned).
+#: the columns of a narrow terminal (``qslack compare`` below 150 columns; ``--wide`` shows all)
+COMPACT = ("instance", "method", "n_seeds", "qubits", "p_optimal", "p_feasible", "tts99_shots", "best_gap")
+
+
+def rich_table(
+    rows: Sequence[Mapping[str, Any]], *, title: str | None = None, columns: Sequence[str] | None = None
+) -> Any:
+    """A :class:`rich.table.Table` of the rows (numbers right-aligned); ``columns`` picks a subset.
 
     Examples
     --------
     >>> t = rich_table([])
-    >>> len(t.columns) == len(SHOWN)
-    True
+    >>> len(t.columns) == len(SHOWN), len(rich_table([], columns=COMPACT).columns) == len(COMPACT)
+    (True, True)
     """
     from rich.markup import escape
     from rich.table import Table
 
+    keys = list(SHOWN if columns is None else columns)
     table = Table(title=None if title is None else escape(title), show_lines=False)
-    for key in SHOWN:
+    for key in keys:
         typ = _TYPES[key]
         justify = "right" if typ in (int, float) else "left"
         table.add_column(escape(_HEADERS[key]), justify=justify, overflow="fold")
     for row in rows:
-        table.add_row(*(escape(c) for c in row_cells(row)))
+        cells = dict(zip(SHOWN, row_cells(row), strict=True))
+        table.add_row(*(escape(cells[k]) for k in keys))
     return table
 
 
