@@ -1,6 +1,9 @@
 """Write instances/manifest.toml from the shipped files (run once after adding files).
 
 .venv/bin/python scripts/make_manifest.py
+
+Aliases: the names the Cutting Slack authors use for the same instances
+(reference/cutting-slack-authors/); an INSTANCE string may give either.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from qslack.formats.tsplib import read_distance_matrix, read_tsplib
 
 ROOT = Path(__file__).resolve().parents[1] / "instances"
 
+#: authors' name -> manifest name (checked against their CSVs in tests/test_paper_set.py)
+ALIASES = {
+    **{f"mknap1#{k}": (f"pet{k}",) for k in range(2, 8)},
+    **{f"mknap2#{k.upper()}": (k,) for k in ("pb1", "pb2", "pb4", "pb5", "pb6", "pb7", "hp1", "hp2")},
+    "sloane_1dc_64": ("1dc.64",),  # the same graph as mis/sloane/1dc.64.txt (checked by a test)
+}
+
 TAKE_OPTIMA = {  # brute force, SOURCES.md
     "burma14": (1570, 2321, 2336, 2378),
     "ulysses16": (1413, 3277, 3472, 3507),
@@ -25,14 +35,54 @@ TAKE_OPTIMA = {  # brute force, SOURCES.md
 def entry(**kw: object) -> str:
     lines = ["[[instance]]"]
     take = kw.pop("take_optima", None)
+    aliases = ALIASES.get(str(kw["name"]), ())
     for k, v in kw.items():
         if v is None:
             continue
         lines.append(f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {v}")
+    if aliases:
+        lines.append("aliases = [" + ", ".join(f'"{a}"' for a in aliases) + "]")
     if take:
         inner = ", ".join(f'"{k}" = {v}' for k, v in take.items())
         lines.append(f"take_optima = {{ {inner} }}")
     return "\n".join(lines)
+
+
+def sloane_optima() -> dict[str, int]:
+    """``{file name: maximum independent set}`` from the table in ``mis/sloane/SOURCES.md``."""
+    table = {}
+    for line in (ROOT / "mis" / "sloane" / "SOURCES.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].endswith(".txt") and cells[3].isdigit():
+            table[cells[0]] = int(cells[3])
+    return table
+
+
+def sloane_entries() -> list[str]:
+    """Sloane's graphs (mis/sloane/*.txt) as ``sloane_<family>_<n>``; 1dc.64 is already shipped
+    (QOBLIB's sloane_1dc_64.gph, the same graph), so it only gets the alias."""
+    out = []
+    optima = sloane_optima()
+    files = sorted((ROOT / "mis" / "sloane").glob("*.txt"), key=lambda f: (read_dimacs(f).n_nodes, f.name))
+    for f in files:
+        stem = f.name.removesuffix(".txt")  # "1tc.8"
+        name = "sloane_" + stem.replace(".", "_")
+        if name == "sloane_1dc_64":
+            continue
+        g = read_dimacs(f)
+        ALIASES[name] = (stem,)
+        out.append(
+            entry(
+                name=name,
+                problem="mis",
+                format="dimacs",
+                file=f"mis/sloane/{f.name}",
+                optimum=optima[f.name],
+                optimum_source="Sloane (mis/sloane/SOURCES.md)",
+                size=f"{g.n_nodes} nodes, {g.n_edges} edges",
+            )
+        )
+    return out
 
 
 def main() -> None:
@@ -114,6 +164,7 @@ def main() -> None:
                 size=f"{g.n_nodes} nodes, {g.n_edges} edges",
             )
         )
+    out.extend(sloane_entries())
     (ROOT / "manifest.toml").write_text(header + "\n" + "\n\n".join(out) + "\n")
     print(f"wrote {ROOT / 'manifest.toml'}: {len(out)} instances")
 

@@ -139,7 +139,9 @@ def test_compare_and_report_commands(tmp_path) -> None:  # type: ignore[no-untyp
         assert res.exit_code == 0, res.stdout
     res = runner.invoke(app, ["compare", "--db", db, "--json", "--csv", str(tmp_path / "c.csv")])
     assert res.exit_code == 0, res.stdout
-    rows = json.loads(res.stdout)
+    doc = json.loads(res.stdout)
+    rows = doc["rows"]
+    assert doc["schema_version"] == 2
     assert len(rows) == 1 and rows[0]["n_seeds"] == 2 and rows[0]["method"] == "bundle"
     assert (tmp_path / "c.csv").read_text().count("\n") == 2
     res = runner.invoke(app, ["report", "--db", db, "--out", str(tmp_path / "rep.html")])

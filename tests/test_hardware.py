@@ -11,11 +11,8 @@ import numpy as np
 import pytest
 
 from qslack.exceptions import OptionError, ParseError, ResourceError, ValidationError
-from qslack.hardware import profiles as profiles_mod
-from qslack.hardware import service as svc_mod
-from qslack.hardware.profiles import HardwareProfile, check_fits, list_profiles, load_profile
-from qslack.hardware.service import (
-    FakeFaultyService,
+from qslack.hardware import (
+    CredentialsError,
     JobFailedError,
     JobPendingError,
     LocalFakeService,
@@ -23,7 +20,6 @@ from qslack.hardware.service import (
     RuntimeService,
     Secret,
     ServiceError,
-    SimulatedCrash,
     TransientServiceError,
     credentials,
     fake_device,
@@ -31,8 +27,11 @@ from qslack.hardware.service import (
     redact,
     with_retries,
 )
+from qslack.hardware import profiles as profiles_mod
+from qslack.hardware.profiles import HardwareProfile, check_fits, list_profiles, load_profile
 from qslack.model.qubo import QUBO
 from qslack.testing import conformance_checks, random_qubo
+from qslack.testing.faults import FakeFaultyService, SimulatedCrash
 
 pytest.importorskip("qiskit_ibm_runtime")
 pytest.importorskip("qiskit_aer")
@@ -464,9 +463,10 @@ def test_redact_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_credentials_from_env_never_show_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QISKIT_IBM_TOKEN", TOKEN)
-    monkeypatch.setenv("QISKIT_IBM_INSTANCE", "crn:v1:my-instance")
+    crn = "crn:v1:bluemix:public:quantum-computing:us-east:a/acct1:my-instance::"
+    monkeypatch.setenv("QISKIT_IBM_INSTANCE", crn)
     c = credentials()
-    assert c.source == "env" and c.instance == "crn:v1:my-instance" and c.channel == "ibm_quantum_platform"
+    assert c.source == "env" and c.instance == crn and c.channel == "ibm_quantum_platform"
     assert c.token.reveal() == TOKEN
     for text in (repr(c), str(c), f"{c}", repr([c]), str({"c": c})):
         assert TOKEN not in text
@@ -480,7 +480,7 @@ def test_credentials_from_saved_account(monkeypatch: pytest.MonkeyPatch) -> None
 
     class _Account:
         token = "saved-tok-456"
-        instance = "crn:saved"
+        instance = "crn:v1:bluemix:public:quantum-computing:eu-de:a/acct2:saved::"
         channel = "ibm_cloud"
 
     monkeypatch.setattr(AccountManager, "get", classmethod(lambda cls, **kw: _Account()))
@@ -488,7 +488,7 @@ def test_credentials_from_saved_account(monkeypatch: pytest.MonkeyPatch) -> None
     assert (c.source, c.channel, c.instance, c.token.reveal()) == (
         "saved-account",
         "ibm_cloud",
-        "crn:saved",
+        "crn:v1:bluemix:public:quantum-computing:eu-de:a/acct2:saved::",
         "saved-tok-456",
     )
     assert "saved-tok-456" not in repr(c)
@@ -498,7 +498,7 @@ def test_credentials_from_saved_account(monkeypatch: pytest.MonkeyPatch) -> None
         raise RuntimeError("Unable to find account")
 
     monkeypatch.setattr(AccountManager, "get", classmethod(missing))
-    with pytest.raises(svc_mod.CredentialsError, match="QISKIT_IBM_TOKEN"):
+    with pytest.raises(CredentialsError, match="QISKIT_IBM_TOKEN"):
         credentials()
 
 

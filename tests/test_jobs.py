@@ -10,15 +10,11 @@ import pytest
 
 pytest.importorskip("qiskit_ibm_runtime")
 
-from qslack.hardware.service import (
-    FakeFaultyService,
-    LocalFakeService,
-    RetryingService,
-    SimulatedCrash,
-)
+from qslack.hardware import LocalFakeService, RetryingService
 from qslack.runs import config as runner
 from qslack.runs.hardware import advance, run_until_done, submit_run
 from qslack.store.db import Store
+from qslack.testing.faults import FakeFaultyService, SimulatedCrash
 
 TOKEN = "sekret-token-9f8e7d"
 

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from qslack._paths import check_writable
 from qslack.exceptions import QslackError
 
 __all__ = ["app", "main"]
@@ -52,7 +53,9 @@ def _handles_errors(fn: F) -> F:
             _error(exc)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted (nothing was running that needs resuming)", markup=False)
+            err_console.print(
+                "interrupted (nothing was running that needs resuming)", markup=False, soft_wrap=True
+            )
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -117,8 +120,11 @@ def instances(
     as_json: JsonOpt = False,
 ) -> None:
     """Table of shipped instances: problem, size, known optimum."""
+    from qslack.problems import PROBLEMS
     from qslack.problems.catalog import read_manifest
 
+    if problem is not None and problem not in PROBLEMS:
+        raise QslackError(f"unknown --problem {problem!r}; choose from {', '.join(PROBLEMS)}")
     rows = [e for e in read_manifest() if problem is None or e.problem == problem]
     if as_json:
         _print_json(
@@ -131,17 +137,18 @@ def instances(
                     "size": e.size,
                     "optimum": e.optimum,
                     "optimum_source": e.optimum_source,
+                    "aliases": list(e.aliases),
                 }
                 for e in rows
             ]
         )
         return
     t = Table(title=f"Shipped instances ({len(rows)})")
-    for col in ("name", "problem", "size", "known optimum", "source of optimum"):
+    for col in ("name", "aliases", "problem", "size", "known optimum", "source of optimum"):
         t.add_column(col, justify="right" if col == "known optimum" else "left")
     for e in rows:
         opt = "" if e.optimum is None else f"{e.optimum:g}"
-        t.add_row(e.name, e.problem, e.size, opt, e.optimum_source or "")
+        t.add_row(e.name, ", ".join(e.aliases), e.problem, e.size, opt, e.optimum_source or "")
     console.print(t)
 
 
@@ -166,6 +173,9 @@ def inspect(
     as_json: JsonOpt = False,
 ) -> None:
     """Variables, constraints by group, qubits slack-free vs with slack, coefficient ranges."""
+    if export_qubo is not None:
+        check_writable(export_qubo, "--export-qubo file")
+    from qslack._sizes import format_count
     from qslack.model.slack import slack_summary
     from qslack.problems.catalog import build_program
 
@@ -217,9 +227,9 @@ def inspect(
     t.add_row("qubits, slack-free", f"[bold green]{prog.n_vars}[/]")
     t.add_row(
         "qubits, with slack (qiskit-optimization)",
-        f"[bold red]{sl['qubits_slack']}[/]" + (" (counted, not built)" if sl["method"] == "counted" else ""),
+        f"[bold red]{sl['qubits_slack_text']}[/]",
     )
-    t.add_row("slack bits", str(sl["slack_bits"]))
+    t.add_row("slack bits", format_count(sl["slack_bits"]))
     if sl["penalty"] is not None:
         t.add_row("slack penalty (auto)", f"{sl['penalty']:g}")
     if summ["objective_abs_range"]:
@@ -287,21 +297,6 @@ def baseline(
 
 
 # --------------------------------------------------------------------------- solve
-def _writable(path: Path | None, what: str) -> None:
-    """Refuse an output path that cannot be written, before any work is done."""
-    if path is None:
-        return
-    import os
-
-    if path.is_dir():
-        raise QslackError(f"{what} {path} is a directory, not a file")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise QslackError(f"{what} {path}: folder {parent} does not exist")
-    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
-        raise QslackError(f"{what} {path} cannot be written (permission denied)")
-
-
 def _parse_options(option: list[str] | None) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     for item in option or []:
@@ -332,7 +327,7 @@ def _drive_and_print(
     if write_solution is not None:
         x = res.best_x if res.best_x is not None else res.best_x_repaired
         if x is None:
-            err_console.print("no feasible solution to write", markup=False)
+            err_console.print("no feasible solution to write", markup=False, soft_wrap=True)
         else:
             write_sol(write_solution, h.prep.loaded, h.prep.program, x)
     if as_json:
@@ -341,12 +336,13 @@ def _drive_and_print(
         if rep.table.row_count:
             console.print(rep.table)
         print_summary(console, h.run_id, summary)
-        console.print(LEGEND, style="dim", markup=False, highlight=False)
+        console.print(LEGEND, style="dim", markup=False, highlight=False, soft_wrap=True)
     if res.status == "interrupted":
         err_console.print(
             f"interrupted: resume with  qslack solve --resume {h.run_id} --db {db}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(130)
 
@@ -370,7 +366,7 @@ def solve(
         str, typer.Option("--sampler", help="qaoa, exact, cpsat, random, sa (simulated annealing) or tabu.")
     ] = "qaoa",
     backend: Annotated[
-        str, typer.Option("--backend", help="QAOA backend: statevector or aer.")
+        str, typer.Option("--backend", help="QAOA backend: statevector, aer or mps (matrix product states).")
     ] = "statevector",
     p: Annotated[int, typer.Option("--p", help="QAOA depth.")] = 2,
     shots: Annotated[int, typer.Option("--shots")] = 1000,
@@ -409,7 +405,8 @@ def solve(
     from qslack.runs.stored import RunHandle, open_run, start
     from qslack.store.db import Store
 
-    _writable(write_solution, "--write-solution")
+    if write_solution is not None:
+        check_writable(write_solution, "--write-solution file")
     if resume is not None:
         with Store(db, create=False) as store:
             rid = store.get_run(resume)["run_id"]
@@ -465,10 +462,15 @@ def solve(
                     {"run_id": run_id, **(store.get_run(run_id)["result"] or {}), "status": "does-not-fit"}
                 )
             else:
-                console.print(f"{why} (run {run_id} recorded as does-not-fit)", markup=False, highlight=False)
+                console.print(
+                    f"{why} (run {run_id} recorded as does-not-fit)",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             return
         if not as_json:
-            err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
+            err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True)
         _drive_and_print(store, h, db, as_json=as_json, time_limit=None, write_solution=write_solution)
 
 
@@ -485,6 +487,7 @@ def _flat_run(store: Any, r: dict[str, Any]) -> dict[str, Any]:
     if status == "running" and store.is_stale(r):
         status = "stale"
     return {
+        "schema_version": 2,
         "run_id": r["run_id"],
         "status": status,
         "instance": r["instance_name"],
@@ -582,7 +585,7 @@ def runs_show(
         t.add_row(*step_row(s["record"]))
     console.print(t)
     if run.get("message"):
-        console.print(f"{flat['status']}: {run['message']}", markup=False, highlight=False)
+        console.print(f"{flat['status']}: {run['message']}", markup=False, highlight=False, soft_wrap=True)
     res = run.get("result") or {}
     if res:
         console.print(
@@ -591,6 +594,7 @@ def runs_show(
             + f", P(optimal) {fmt(res.get('p_optimal'), 3)}, P(feasible) {fmt(res.get('p_feasible'), 3)}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -605,7 +609,9 @@ def runs_delete(
 
     with Store(db, create=False) as store:
         gone = store.delete_runs(list(run_ids))
-    console.print(f"deleted {len(gone)} run(s): {', '.join(gone)}", markup=False, highlight=False)
+    console.print(
+        f"deleted {len(gone)} run(s): {', '.join(gone)}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 # --------------------------------------------------------------------------- reports
@@ -618,13 +624,15 @@ def compare(
         list[str] | None, typer.Option("--method", help="Only these methods (or 'random').")
     ] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write the table as CSV.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column (default on a wide terminal).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Runs grouped by instance and method, over seeds: qubits, feasible rate, gaps, bounds, time."""
+    """Runs grouped by instance and method over seeds: P(optimal), P(feasible), TTS, gaps, budget."""
+    if csv is not None:
+        check_writable(csv, "--csv file")
     from qslack.report.tables import compare_rows, rich_table, to_csv, to_json
     from qslack.store.db import Store
 
-    _writable(csv, "--csv")
     with Store(db, create=False) as store:
         rows = compare_rows(store, instances=instance or None, methods=method or None)
     if csv is not None:
@@ -632,7 +640,12 @@ def compare(
     if as_json:
         sys.stdout.write(to_json(rows) + "\n")
         return
-    console.print(rich_table(rows, title=f"runs in {db}"))
+    from qslack.report.tables import COMPACT
+
+    narrow = console.width < 150 and not wide
+    console.print(rich_table(rows, title=f"runs in {db}", columns=COMPACT if narrow else None))
+    if narrow:
+        console.print("(a compact table: --wide, --csv or --json for every column)", style="dim")
 
 
 @app.command()
@@ -646,13 +659,15 @@ def report(
     instance: Annotated[list[str] | None, typer.Option("--instance", help="Only these instances.")] = None,
 ) -> None:
     """One self-contained HTML report (plots embedded) and its Markdown twin, from the store."""
+    check_writable(out, "--out report")
     from qslack.report.html import write_report
     from qslack.store.db import Store
 
-    _writable(out, "--out")
     with Store(db, create=False) as store:
         html_path, md_path = write_report(store, out, runs=runs_ or None, instances=instance or None)
-    console.print(f"report written: {html_path} (Markdown: {md_path})", markup=False, highlight=False)
+    console.print(
+        f"report written: {html_path} (Markdown: {md_path})", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 # --------------------------------------------------------------------------- sweep
@@ -728,7 +743,8 @@ def sweep(
         return
     if report_out is None and not no_report:
         report_out = Path(f"{s.name}-report.html")
-    _writable(None if no_report else report_out, "--report")
+    if not no_report:
+        check_writable(report_out, "--report file")
     with Store(db) as store:
         todo = plan(s, store)
     missing = sum(1 for _, _, rid in todo if rid is None)
@@ -758,6 +774,7 @@ def sweep(
                         f"({wall:.1f} s, run {run_id})",
                         markup=False,
                         highlight=False,
+                        soft_wrap=True,
                     )
 
             def note(text: str) -> None:
@@ -804,6 +821,7 @@ def sweep(
             + (f"; report {out['report']}" if "report" in out else ""),
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         for line in out.get("unplaced", []):
             console.print(f"not run: {line}", markup=False, highlight=False)
@@ -899,11 +917,14 @@ def submit(
     if as_json:
         _print_json({"run_id": run_id, "job_id": job_id})
     else:
-        console.print(f"run {run_id}: step 0 submitted as job {job_id}", markup=False, highlight=False)
+        console.print(
+            f"run {run_id}: step 0 submitted as job {job_id}", markup=False, highlight=False, soft_wrap=True
+        )
         console.print(
             f"continue with  qslack jobs fetch {run_id} --db {db}  (add --wait to follow it)",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -961,7 +982,11 @@ def jobs_status(
 
             st = service_for_run(store, j["run_id"]).status(job_id)
             store.update_job(job_id, st)
-    console.print(f"job {job_id}: {st} (run {j['run_id']}, step {j['step']}, {j['backend']})", markup=False)
+    console.print(
+        f"job {job_id}: {st} (run {j['run_id']}, step {j['step']}, {j['backend']})",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _follow_jobs(store: Any, run_id: str, db: Path, *, poll: float, as_json: bool) -> None:
@@ -981,13 +1006,14 @@ def _follow_jobs(store: Any, run_id: str, db: Path, *, poll: float, as_json: boo
             f"qslack jobs fetch {run_id} --wait --db {db}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
     run = store.get_run(out.run_id)
     if as_json:
         _print_json({"run_id": out.run_id, "status": run["status"], **(run["result"] or {})})
     else:
-        console.print(f"run {out.run_id}: {run['status']}", markup=False, highlight=False)
+        console.print(f"run {out.run_id}: {run['status']}", markup=False, highlight=False, soft_wrap=True)
 
 
 @jobs_app.command("fetch")
@@ -1014,6 +1040,7 @@ def jobs_fetch(
         f"run {out.run_id} step {out.step}: {out.action} {out.job_id or ''} {out.detail}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -1026,7 +1053,7 @@ def jobs_cancel(job_id: str, db: DbOpt = Path("qslack.db")) -> None:
 
     with Store(db, create=False) as store:
         cancel_job(store, job_id)
-    console.print(f"job {job_id}: cancelled", markup=False)
+    console.print(f"job {job_id}: cancelled", markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- demo
@@ -1041,14 +1068,14 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
     from qslack.runs.stored import RunHandle, start
     from qslack.store.db import Store
 
-    inspect(instance=DEMO_INSTANCE)
     cfg = SolveConfig(
         instance=DEMO_INSTANCE, method="bundle", p=2, shots=1000, qaoa_maxiter=60, iters=10, seed=1
     )
-    with Store(db) as store:
+    with Store(db) as store:  # opened first: a bad --db fails before anything is printed
+        inspect(instance=DEMO_INSTANCE)
         h = start(cfg.validate(), store)
         assert isinstance(h, RunHandle)
-        err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)
+        err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True)
         _drive_and_print(store, h, db, as_json=False, time_limit=None, write_solution=None)
 
 

@@ -13,41 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from qslack.model.hooks import ProblemHooks
-from qslack.model.lagrangian import LagrangianForm
+from qslack.model.lagrangian import LagrangianForm, default_multipliers
 from qslack.model.program import BinaryProgram
 
 __all__ = ["DualProblem", "default_multipliers"]
 
-
-def default_multipliers(form: LagrangianForm, rho: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-problem defaults ``(lam0, rho0)``; ``rho`` scales the quadratic weights.
-
-    ``rho_k = rho * c_max / max|a_k|**2`` with ``c_max`` the largest objective
-    coefficient, so a unit violation of row ``k`` costs about ``rho * c_max``:
-    TSP position — row/col equalities; TSP edge — degree equalities (subtour
-    rows get ``rho = 0``); MDKP — capacity rows (the unbalanced shape); MIS —
-    product rows start at weight 1 with ``rho = 0``.  ``lam0 = 0`` elsewhere.
-
-    Examples
-    --------
-    >>> p = BinaryProgram.from_arrays(c=[-4.0, -2.0], A=[[2.0, 1.0]], b=[2.0], sense="<=")
-    >>> lam0, rho0 = default_multipliers(LagrangianForm(p), rho=0.5)
-    >>> lam0.tolist(), rho0.tolist()
-    ([0.0], [0.5])
-    """
-    p = form.program
-    c_max = float(max(np.abs(p.c).max(initial=0.0), np.abs(p.Q).max(initial=0.0), 1e-12))
-    amax = np.abs(p.A).max(axis=1) if p.n_cons else np.zeros(0)
-    rho0 = rho * c_max / np.maximum(amax, 1e-12) ** 2
-    lam0 = np.zeros(p.n_cons)
-    groups = np.array(p.con_groups, dtype=object)
-    rho0[groups == "subtour"] = 0.0
-    rho0[form.is_product] = 0.0
-    lam0[form.is_product] = 1.0
-    return lam0, rho0
+# the defaults are the form's own (model layer); re-exported here for the dual loop's users
 
 
 @dataclass(frozen=True, eq=False)

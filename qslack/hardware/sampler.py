@@ -29,8 +29,7 @@ import numpy as np
 
 from qslack._rng import normalize_seed
 from qslack.exceptions import OptionError, ValidationError
-from qslack.hardware.profiles import HardwareProfile, check_fits, load_profile
-from qslack.hardware.service import (
+from qslack.hardware import (
     IBMService,
     JobFailedError,
     JobPendingError,
@@ -38,6 +37,7 @@ from qslack.hardware.service import (
     RetryingService,
     RuntimeService,
 )
+from qslack.hardware.profiles import HardwareProfile, check_fits, load_profile
 from qslack.model.bits import index_to_X
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
@@ -99,7 +99,7 @@ class IBMSampler(Sampler):
         A profile or its name (``"fake-torino"``, ``"ibm-torino"``); kind
         ``fake`` or ``ibm``.
     service : IBMService, optional
-        Default: :class:`~qslack.hardware.service.LocalFakeService` for
+        Default: :class:`~qslack.hardware.local.LocalFakeService` for
         ``fake`` profiles, :class:`~qslack.hardware.service.RuntimeService`
         for ``ibm`` ones, wrapped in a
         :class:`~qslack.hardware.service.RetryingService` (a service passed
@@ -143,7 +143,7 @@ class IBMSampler(Sampler):
         "maxiter": "statevector optimisation budget (default: the sampler's)",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa-ibm", "exact": False}
-    warm_start: ClassVar[bool] = True
+    accepts_init: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -381,9 +381,9 @@ class IBMSampler(Sampler):
         """The SampleSet of a submitted job (``meta`` from :meth:`submit`).
 
         Waits for the job unless ``wait=False``, which raises
-        :class:`~qslack.hardware.service.JobPendingError` for a job still
+        :class:`~qslack.hardware.errors.JobPendingError` for a job still
         queued or running; a job that failed or was cancelled raises
-        :class:`~qslack.hardware.service.JobFailedError` with the service's reason.
+        :class:`~qslack.hardware.errors.JobFailedError` with the service's reason.
         """
         t0 = time.perf_counter()
         n = qubo.n_vars

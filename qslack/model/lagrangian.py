@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from qslack._sizes import require_memory
 from qslack._sys import available_memory
 from qslack.exceptions import ValidationError
 from qslack.model.bits import linear_diagonal, quadratic_diagonal
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
 
-__all__ = ["LagrangianForm"]
+__all__ = ["LagrangianForm", "default_multipliers"]
 
 
 def _set_packing_pairs(program: BinaryProgram) -> np.ndarray:
@@ -184,10 +185,19 @@ class LagrangianForm:
         for k in np.flatnonzero(self.is_product):
             u, v = self.pairs[k]
             cu, cv = p.c[u], p.c[v]
-            quad = np.any(p.Q[u]) or np.any(p.Q[:, u]) or np.any(p.Q[v]) or np.any(p.Q[:, v])
+            quad = bool(self._quadratic_vars[u] or self._quadratic_vars[v])
             if cu < 0 and cv < 0 and not quad:
                 floor[k] = min(-cu, -cv)
         return floor
+
+    @functools.cached_property
+    def _quadratic_vars(self) -> np.ndarray:
+        """Per variable: whether it has a quadratic objective term."""
+        i, j, _ = self.program.quadratic_terms()
+        out = np.zeros(self.n_vars, dtype=bool)
+        out[i] = True
+        out[j] = True
+        return out
 
     def project(self, lam: Any) -> np.ndarray:
         """Project ``lam`` onto its sign constraints."""
@@ -245,7 +255,10 @@ class LagrangianForm:
         lin = self._lin
         A, b = p.A[lin], p.b[lin]
         lam_l, rho_l = lam[lin], rho[lin]
-        Q = p.Q.copy()
+        n = p.n_vars
+        # Q, the rho-product and its upper triangle: three dense n x n float64 arrays
+        require_memory(3 * n * n * 8, f"the QUBO of {p.name!r} ({n} variables, dense)")
+        Q = np.array(p.dense_Q())
         Q += np.triu((A.T * rho_l) @ A, 1)
         c = p.c + lam_l @ A + 0.5 * rho_l @ (A * A - 2.0 * b[:, None] * A)
         offset = p.const - lam_l @ b + 0.5 * rho_l @ (b * b)
@@ -298,7 +311,7 @@ class LagrangianForm:
             return
         p = self.program
         n, m = self.n_vars, self.n_cons
-        self._f_diag = quadratic_diagonal(p.Q, p.c, p.const)
+        self._f_diag = quadratic_diagonal(p.dense_Q(), p.c, p.const)
         G = np.empty((m, 1 << n), dtype=np.float64)
         for k in range(m):
             if self.is_product[k]:
@@ -359,3 +372,31 @@ class LagrangianForm:
         np.dot(lam, G, out=out)
         out += self._base
         return out
+
+
+def default_multipliers(form: LagrangianForm, rho: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-problem defaults ``(lam0, rho0)``; ``rho`` scales the quadratic weights.
+
+    ``rho_k = rho * c_max / max|a_k|**2`` with ``c_max`` the largest objective
+    coefficient, so a unit violation of row ``k`` costs about ``rho * c_max``:
+    TSP position — row/col equalities; TSP edge — degree equalities (subtour
+    rows get ``rho = 0``); MDKP — capacity rows (the unbalanced shape); MIS —
+    product rows start at weight 1 with ``rho = 0``.  ``lam0 = 0`` elsewhere.
+
+    Examples
+    --------
+    >>> p = BinaryProgram.from_arrays(c=[-4.0, -2.0], A=[[2.0, 1.0]], b=[2.0], sense="<=")
+    >>> lam0, rho0 = default_multipliers(LagrangianForm(p), rho=0.5)
+    >>> lam0.tolist(), rho0.tolist()
+    ([0.0], [0.5])
+    """
+    p = form.program
+    c_max = float(max(np.abs(p.c).max(initial=0.0), np.abs(p.quadratic_terms()[2]).max(initial=0.0), 1e-12))
+    amax = np.abs(p.A).max(axis=1) if p.n_cons else np.zeros(0)
+    rho0 = rho * c_max / np.maximum(amax, 1e-12) ** 2
+    lam0 = np.zeros(p.n_cons)
+    groups = np.array(p.con_groups, dtype=object)
+    rho0[groups == "subtour"] = 0.0
+    rho0[form.is_product] = 0.0
+    lam0[form.is_product] = 1.0
+    return lam0, rho0

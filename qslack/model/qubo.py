@@ -18,7 +18,7 @@ import numpy as np
 from qslack.exceptions import ValidationError
 from qslack.model.bits import quadratic_diagonal
 
-__all__ = ["QUBO", "IsingForm"]
+__all__ = ["QUBO", "IsingForm", "coefficient_stats"]
 
 
 @dataclass(frozen=True)
@@ -170,3 +170,40 @@ class QUBO:
             ("ZZ", [int(i), int(j)], float(ising.J[i, j])) for i, j in zip(*np.nonzero(ising.J), strict=True)
         ]
         return SparsePauliOp.from_sparse_list(terms, num_qubits=n).simplify(atol=0.0)
+
+
+def coefficient_stats(qubo: QUBO) -> dict[str, Any]:
+    """Size and coefficients of a QUBO as QOBLIB's ``.qs`` lists them.
+
+    Entries are those of the symmetric matrix ``S`` (``S_ii = Q_ii``,
+    ``S_ij = Q_ij / 2``), upper triangle with the diagonal.
+
+    Returns
+    -------
+    dict
+        ``n_vars``, ``nnz``, ``integer`` (all entries integral), ``min``,
+        ``max`` (``None`` for an all-zero QUBO).
+
+    Examples
+    --------
+    >>> coefficient_stats(QUBO(np.array([[-1.0, 2.0], [0.0, -1.0]])))
+    {'n_vars': 2, 'nnz': 3, 'integer': True, 'min': -1.0, 'max': 1.0}
+    """
+    if qubo.is_sparse:
+        import scipy.sparse as sp
+
+        U = sp.triu(qubo.Q, 0, format="coo")
+        i, j, v = U.row, U.col, U.data
+    else:
+        Q = qubo.dense()
+        i, j = np.nonzero(np.triu(Q))
+        v = Q[i, j]
+    s = np.where(i == j, v, v / 2.0)
+    s = s[s != 0]
+    return {
+        "n_vars": int(qubo.n_vars),
+        "nnz": int(s.size),
+        "integer": bool(np.all(s == np.rint(s))),
+        "min": float(s.min()) if s.size else None,
+        "max": float(s.max()) if s.size else None,
+    }

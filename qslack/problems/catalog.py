@@ -3,7 +3,10 @@
 An INSTANCE is one of
 
 - a manifest name from ``instances/manifest.toml`` (``burma14``, ``mknap1#3``,
-  ``mknap2#PB5``, ``farm``);
+  ``mknap2#PB5``, ``farm``) or one of its ``aliases`` (the Cutting Slack
+  authors' names: ``pet2`` is ``mknap1#2``, ``pb5`` is ``mknap2#PB5``,
+  ``1tc.8`` is ``sloane_1tc_8``); names and aliases match case-insensitively
+  when no exact match exists;
 - a path, with ``path#k`` selecting inside a multi-problem file; the format
   comes from the extension, else from the content (``fmt=`` overrides);
 - a generator spec (``gen:tsp?n=6&seed=1``).
@@ -14,6 +17,7 @@ An INSTANCE is one of
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -29,9 +33,11 @@ __all__ = [
     "ManifestEntry",
     "build_program",
     "detect_format",
+    "find_entry",
     "instances_dir",
     "load_instance",
     "read_manifest",
+    "resolve_spec",
 ]
 
 FORMATS = ("tsplib", "matrix", "mknap", "mknap2", "dimacs", "lp", "mps")
@@ -60,6 +66,7 @@ class ManifestEntry:
     optimum_source: str | None = None
     size: str = ""
     take_optima: dict[int, float] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,14 +108,25 @@ def _manifest(path: str) -> tuple[ManifestEntry, ...]:
     p = Path(path)
     data = load_toml(p, "manifest")
     out = []
+    seen: dict[str, str] = {}  # lower-cased name or alias -> the entry that holds it
     for k, item in enumerate(data.get("instance", []), start=1):
         try:
             take_opt = {int(a): float(b) for a, b in item.pop("take_optima", {}).items()}
-            entry = ManifestEntry(**item, take_optima=take_opt)
+            aliases = item.pop("aliases", [])
+            if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+                raise TypeError(f"aliases must be a list of names, got {aliases!r}")
+            entry = ManifestEntry(**item, take_optima=take_opt, aliases=tuple(aliases))
         except TypeError as exc:
             raise ParseError(f"instance entry {k}: {exc}", path=p) from None
         if entry.problem not in PROBLEMS or entry.format not in FORMATS:
             raise ParseError(f"instance {entry.name!r}: unknown problem or format", path=p)
+        for key in (entry.name, *entry.aliases):
+            if key.lower() in seen:
+                raise ParseError(
+                    f"instance {entry.name!r}: name or alias {key!r} already names {seen[key.lower()]!r}",
+                    path=p,
+                )
+            seen[key.lower()] = entry.name
         out.append(entry)
     return tuple(out)
 
@@ -125,16 +143,45 @@ def read_manifest(path: str | Path | None = None) -> tuple[ManifestEntry, ...]:
     return _manifest(str(path or instances_dir() / "manifest.toml"))
 
 
-def _find_entry(name: str) -> ManifestEntry | None:
+def find_entry(name: str) -> ManifestEntry | None:
+    """The manifest entry a name or alias denotes (exact first, then case-insensitive), or None.
+
+    Examples
+    --------
+    >>> find_entry("pet2").name, find_entry("PB5").name, find_entry("1tc.8").name
+    ('mknap1#2', 'mknap2#PB5', 'sloane_1tc_8')
+    >>> find_entry("no-such-instance") is None
+    True
+    """
     entries = read_manifest()
     for e in entries:
-        if e.name == name:
+        if e.name == name or name in e.aliases:
             return e
     low = name.lower()
     for e in entries:
-        if e.name.lower() == low:
+        if e.name.lower() == low or any(a.lower() == low for a in e.aliases):
             return e
     return None
+
+
+def resolve_spec(spec: str, *, fmt: str | None = None) -> str:
+    """The INSTANCE string that names the same instance from any working folder.
+
+    Manifest names and ``gen:`` specs are kept; a path becomes absolute
+    (``path#k`` keeps its ``#k``), so a stored run resumes from elsewhere.
+
+    Examples
+    --------
+    >>> resolve_spec("mknap1#2"), resolve_spec("gen:tsp?n=5&seed=1")
+    ('mknap1#2', 'gen:tsp?n=5&seed=1')
+    """
+    if spec.startswith("gen:") or (fmt is None and find_entry(spec) is not None):
+        return spec
+    raw, sep, key = spec.partition("#")
+    path = Path(raw)
+    if not path.exists():
+        return spec
+    return str(path.resolve()) + sep + key
 
 
 def detect_format(path: Path) -> str:
@@ -186,9 +233,16 @@ def _read(path: Path, fmt: str, key: str | None) -> Any:
         from qslack.formats.orlib import read_mdkp
 
         if key is None:
-            raise ValidationError(f"{path} holds several problems: select one with {path}#k")
-        inst = read_mdkp(path, key, fmt=fmt)
-        return inst
+            from qslack.formats.orlib import list_problems
+
+            keys = list_problems(path)
+            if len(keys) != 1:
+                raise ValidationError(
+                    f"{path} holds {len(keys)} problems ({keys[0]} .. {keys[-1]}): "
+                    f"select one with {path}#k"
+                )
+            key = keys[0]
+        return read_mdkp(path, key, fmt=fmt)
     if fmt == "dimacs":
         from qslack.formats.dimacs import read_dimacs
 
@@ -196,7 +250,7 @@ def _read(path: Path, fmt: str, key: str | None) -> Any:
     if fmt in ("lp", "mps"):
         from qslack.formats.lp import read_lp
 
-        return read_lp(path)
+        return read_lp(path, fmt=fmt)
     raise ValidationError(f"unknown format {fmt!r}; choose from {FORMATS}")
 
 
@@ -258,18 +312,19 @@ def load_instance(
         kind, inst = generate(spec)
         loaded = Loaded(inst.name, kind, inst, "generator", spec)
     else:
-        entry = None if fmt else _find_entry(spec)
+        entry = None if fmt else find_entry(spec)
         if entry is not None:
             path = instances_dir() / entry.file
             key = None if entry.index is None else str(entry.index)
             inst = _read(path, entry.format, key)
-            loaded = Loaded(
-                entry.name, entry.problem, inst, entry.format, str(path), entry.optimum, entry.optimum_source
-            )
+            src = None if entry.optimum is None else f"manifest: {entry.optimum_source or 'no source given'}"
+            loaded = Loaded(entry.name, entry.problem, inst, entry.format, str(path), entry.optimum, src)
             take_optima = entry.take_optima
         else:
             raw, _, key = spec.partition("#")
             path = Path(raw)
+            if path.is_dir():
+                raise ParseError("is a directory, not an instance file", path=path)
             if not path.exists():
                 raise ValidationError(
                     f"unknown instance {spec!r}: not a manifest name (see `qslack instances`), "
@@ -277,25 +332,100 @@ def load_instance(
                 )
             f = fmt or detect_format(path)
             inst = _read(path, f, key or None)
-            opt = getattr(inst, "optimum", None)
-            loaded = Loaded(
-                getattr(inst, "name", path.stem),
-                _FORMAT_PROBLEM[f],
-                inst,
-                f,
-                str(path),
-                opt,
-                "file" if opt is not None else None,
-            )
+            opt, opt_src = _file_optimum(path, f, inst)
+            name = getattr(inst, "name", path.stem)
+            loaded = Loaded(name, _FORMAT_PROBLEM[f], inst, f, str(path), opt, opt_src)
     if problem is not None and problem != loaded.problem:
         raise ValidationError(f"{spec!r} reads as a {loaded.problem} instance, not {problem}")
     if take is not None:
         loaded = _take(loaded, int(take))
         if loaded.take is not None and loaded.take in take_optima:
             loaded = replace(
-                loaded, known_optimum=take_optima[loaded.take], optimum_source="brute force (SOURCES.md)"
+                loaded,
+                known_optimum=take_optima[loaded.take],
+                optimum_source="manifest: brute force (SOURCES.md)",
             )
     return loaded
+
+
+def _file_optimum(path: Path, fmt: str, inst: Any) -> tuple[float | None, str | None]:
+    """The known optimum of an instance read from ``path``, and where it comes from.
+
+    In order: the optimum the file itself states (OR-Library mknap files);
+    a QOBLIB/DIMACS ``<stem>.opt.sol`` next to a graph file; a TSPLIB
+    ``<stem>.opt.tour`` next to a TSPLIB file; for OR-Library ``mknapcbN``
+    files, the best-known table (``mkcbres.txt`` or ``best-feasible-slns.txt``)
+    next to the file, else the shipped one.
+    """
+    from qslack._paths import display_path
+
+    opt = getattr(inst, "optimum", None)
+    if opt is not None:
+        return float(opt), f"file {display_path(path)}"
+    stem = path.name.split(".")[0]
+    if fmt == "dimacs":
+        sol = path.with_name(stem + ".opt.sol")
+        if sol.is_file():
+            return _opt_sol_value(sol, inst), f"opt.sol file {display_path(sol)}"
+    if fmt == "tsplib":
+        tour_file = path.with_name(stem + ".opt.tour")
+        if tour_file.is_file():
+            from qslack.formats.tsplib import read_tour
+
+            tour = read_tour(tour_file)
+            if sorted(tour.tolist()) != list(range(inst.n)):
+                raise ParseError(f"not a tour of the {inst.n} cities of {path.name}", path=tour_file)
+            return inst.tour_length(tour), f"opt.tour file {display_path(tour_file)}"
+    if fmt == "mknap" and re.fullmatch(r"mknapcb[1-9]", stem.lower()):
+        return _mkcbres_value(path, stem.lower(), inst)
+    return None, None
+
+
+def _opt_sol_value(sol: Path, graph: Any) -> float:
+    """The weight of the independent set a ``.opt.sol`` file lists, checked against the graph."""
+    import numpy as np
+
+    from qslack.formats.dimacs import read_opt_sol
+
+    stated, nodes = read_opt_sol(sol)
+    if nodes.size and int(nodes.max()) >= graph.n_nodes:
+        raise ParseError(f"vertex {int(nodes.max()) + 1} is not in the {graph.n_nodes}-node graph", path=sol)
+    chosen = np.zeros(graph.n_nodes, dtype=bool)
+    chosen[nodes] = True
+    edges = np.asarray(graph.edges).reshape(-1, 2)
+    both = chosen[edges[:, 0]] & chosen[edges[:, 1]]
+    if both.any():
+        u, v = edges[np.flatnonzero(both)[0]]
+        raise ParseError(f"lists adjacent vertices {u + 1} and {v + 1}: not an independent set", path=sol)
+    w = np.ones(graph.n_nodes) if getattr(graph, "weights", None) is None else np.asarray(graph.weights)
+    value = float(w[nodes].sum())
+    if stated is not None and abs(stated - value) > 1e-9 * max(1.0, abs(value)):
+        raise ParseError(f"states objective {stated:g} but its vertices weigh {value:g}", path=sol)
+    return value
+
+
+def _mkcbres_value(path: Path, stem: str, inst: Any) -> tuple[float | None, str | None]:
+    from qslack._paths import display_path
+    from qslack.formats.orlib import MKNAPCB_GROUPS, mknapcb_best_known
+
+    m, n = MKNAPCB_GROUPS[stem]
+    if (inst.m, inst.n) != (m, n):
+        return None, None
+    index = int(str(inst.name).rsplit("#", 1)[-1]) if "#" in str(inst.name) else None
+    if index is None:
+        return None, None
+    shipped = instances_dir() / "mdkp" / "best-feasible-slns.txt"
+    for table in (path.with_name("mkcbres.txt"), path.with_name("best-feasible-slns.txt"), shipped):
+        if table.is_file():
+            try:
+                value = mknapcb_best_known(table, stem, index)
+            except ValidationError:
+                continue
+            row = f"{m}.{n}-{index - 1:02d}"
+            # SOURCES.md: the 5.100 values (mknapcb1) are proven optimal; the others are best known
+            status = "proven optimal" if stem == "mknapcb1" else "best known, not proven optimal"
+            return value, f"best-known table {display_path(table)} row {row} (Chu-Beasley; {status})"
+    return None, None
 
 
 def build_program(loaded: Loaded, *, encoding: str = "position") -> BinaryProgram:

@@ -49,13 +49,12 @@ from typing import Any
 
 import numpy as np
 
-from qslack.exceptions import QslackError, ValidationError
+from qslack.exceptions import ValidationError
 from qslack.report.tables import run_sense, sampler_label
 
 __all__ = [
     "COLUMNS",
     "qoblib_rows",
-    "qubo_coefficient_stats",
     "write_qoblib_submission",
 ]
 
@@ -108,77 +107,12 @@ def _num(v: float | None) -> str:
     return str(int(v)) if v.is_integer() and abs(v) < 2**53 else format(v, ".9g")
 
 
-def qubo_coefficient_stats(qubo: Any) -> dict[str, Any]:
-    """Size and coefficients of a QUBO as QOBLIB's ``.qs`` lists them.
-
-    Entries are those of the symmetric matrix ``S`` (``S_ii = Q_ii``,
-    ``S_ij = Q_ij / 2``), upper triangle with the diagonal.
-
-    Returns
-    -------
-    dict
-        ``n_vars``, ``nnz``, ``integer`` (all entries integral), ``min``,
-        ``max`` (``None`` for an all-zero QUBO).
-
-    Examples
-    --------
-    >>> from qslack.model.qubo import QUBO
-    >>> qubo_coefficient_stats(QUBO(np.array([[-1.0, 2.0], [0.0, -1.0]])))
-    {'n_vars': 2, 'nnz': 3, 'integer': True, 'min': -1.0, 'max': 1.0}
-    """
-    if qubo.is_sparse:
-        import scipy.sparse as sp
-
-        U = sp.triu(qubo.Q, 0, format="coo")
-        i, j, v = U.row, U.col, U.data
-    else:
-        Q = qubo.dense()
-        i, j = np.nonzero(np.triu(Q))
-        v = Q[i, j]
-    s = np.where(i == j, v, v / 2.0)
-    s = s[s != 0]
-    return {
-        "n_vars": int(qubo.n_vars),
-        "nnz": int(s.size),
-        "integer": bool(np.all(s == np.rint(s))),
-        "min": float(s.min()) if s.size else None,
-        "max": float(s.max()) if s.size else None,
-    }
-
-
-def _last_multipliers(steps: Sequence[Mapping[str, Any]]) -> tuple[Any, Any] | None:
-    for step in reversed(steps):
-        rec = step.get("record") or {}
-        if rec.get("lam") is not None and rec.get("rho") is not None:
-            return rec["lam"], rec["rho"]
-    return None
-
-
-def _rebuilt_stats(export: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """QUBO statistics of the run's last step, rebuilt from its instance spec: ``(stats, why-not)``."""
-    run = export["run"]
-    if run.get("method") == "slack-penalty":
-        return None, "coefficients not rebuilt for the slack-penalty baseline"
-    cfg = (run.get("options") or {}).get("config") or {}
-    mult = _last_multipliers(export.get("steps") or [])
-    if not cfg.get("instance") or mult is None:
-        return None, "coefficients unknown (no instance spec or no step with lam and rho)"
-    from qslack.model.lagrangian import LagrangianForm
-    from qslack.problems.catalog import build_program, load_instance
-
-    try:
-        loaded = load_instance(
-            cfg["instance"], fmt=cfg.get("fmt"), problem=cfg.get("problem"), take=cfg.get("take")
-        )
-        program = build_program(loaded, encoding=cfg.get("encoding") or "position")
-    except (QslackError, OSError) as exc:
-        return None, f"coefficients unknown (instance not rebuilt: {exc})"
-    if program.fingerprint() != run.get("program_hash"):
-        return None, "coefficients unknown (rebuilt program differs from the stored program hash)"
-    lam, rho = (np.asarray(a, dtype=np.float64) for a in mult)
-    if lam.shape != (program.n_cons,) or rho.shape != (program.n_cons,):
-        return None, "coefficients unknown (the run added constraint rows)"
-    return qubo_coefficient_stats(LagrangianForm(program).qubo(lam, rho)), ""
+def _stored_stats(export: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """QUBO statistics of the run's last sampled QUBO, as the run stored them: ``(stats, why-not)``."""
+    stats = (export["run"].get("result") or {}).get("qubo_stats")
+    if not stats:
+        return None, "coefficients unknown (the run stored no QUBO statistics: made before qslack 0.2)"
+    return dict(stats), ""
 
 
 def _raw_best(export: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
@@ -245,7 +179,7 @@ def _row(group: Sequence[Mapping[str, Any]], submitter: str, reference: str | No
         and r["result"].get("dual_bound_certified") is not False
     ]
     bound = (min if maximise else max)(bounds) if bounds else None
-    stats, why = _rebuilt_stats(group[0])
+    stats, why = _stored_stats(group[0])
     n_vars = first.get("n_qubits")
     if stats is not None:
         n_vars = stats["n_vars"]

@@ -15,7 +15,13 @@ per seed):
 - ``median_gap``: median of the final raw gaps, an infeasible seed counting as
   ``+inf``; ``None`` when that median is infinite (at least half the seeds
   ended infeasible — ``status_note`` then says so) or no optimum is known.
-- ``mean_p_feasible``: mean over seeds of the last step's ``p_feasible``.
+- the state metrics of each run's last step (:mod:`qslack.dual.metrics`), as the median over
+  seeds with the interquartile range: ``p_optimal`` (``p_optimal_q1``, ``p_optimal_q3``) and
+  ``p_feasible`` (``p_feasible_q1``, ``p_feasible_q3``); medians of ``tts99_shots`` (a seed
+  whose state never reaches the optimum counts as +inf), ``approx_ratio`` and ``ground_rank``;
+  the counted budget per run, ``circuit_evals`` and ``shots_total`` (medians of the runs' totals).
+  These are the headline: best-of-shots gaps below are secondary (uniform random bitstrings
+  reach the optimum of small instances too).
 - ``dual_bound``: the best certified bound of the group (the smallest upper
   bound of a maximisation, the largest lower bound of a minimisation), or
   ``None`` when no run has one; ``dual_estimate``: the best dual-value
@@ -40,7 +46,7 @@ Examples
 >>> store.finish_run(rid, "finished", {"feasible": True, "gap": 0.0, "steps": 1, "wall_s": 0.1,
 ...                                    "dual_bound": 2.0, "dual_estimate": 2.5})
 >>> row = compare_rows(store)[0]
->>> row["method"], row["n_seeds"], row["feasible_rate"], row["mean_p_feasible"], row["dual_bound"]
+>>> row["method"], row["n_seeds"], row["feasible_rate"], row["p_feasible"], row["dual_bound"]
 ('bundle', 1, 1.0, 0.5, 2.0)
 >>> format_cell("median_gap", row["median_gap"]), format_cell("dual_bound", row["dual_bound"])
 ('0.00%', '2')
@@ -57,11 +63,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from qslack._sizes import format_count
 from qslack.exceptions import ValidationError
 
 __all__ = [
     "COLUMNS",
+    "COMPACT",
     "METHOD_ORDER",
+    "SCHEMA_VERSION",
     "SHOWN",
     "collect_runs",
     "compare_rows",
@@ -74,6 +83,7 @@ __all__ = [
     "markdown_table",
     "qubit_summary",
     "rich_table",
+    "row_cells",
     "row_label",
     "rows_from_groups",
     "run_sense",
@@ -105,7 +115,17 @@ COLUMNS: tuple[tuple[str, str, type, str], ...] = (
     ("feasible_rate", "feasible", float, "share of seeds ending with a feasible raw sample"),
     ("best_gap", "best gap", float, "smallest final raw gap over seeds (>= 0 is worse)"),
     ("median_gap", "median gap", float, "median final raw gap, infeasible seeds as +inf ('-' if infinite)"),
-    ("mean_p_feasible", "P(feasible)", float, "mean over seeds of the last step's feasible probability"),
+    ("p_optimal", "P(optimal)", float, "median over seeds [IQR] of the final state's optimal probability"),
+    ("p_optimal_q1", "P(optimal) q1", float, "first quartile of P(optimal) over seeds"),
+    ("p_optimal_q3", "P(optimal) q3", float, "third quartile of P(optimal) over seeds"),
+    ("p_feasible", "P(feasible)", float, "median over seeds [IQR] of the final state's feasible probability"),
+    ("p_feasible_q1", "P(feasible) q1", float, "first quartile of P(feasible) over seeds"),
+    ("p_feasible_q3", "P(feasible) q3", float, "third quartile of P(feasible) over seeds"),
+    ("tts99_shots", "TTS99", float, "median shots to see the optimum with 99 % probability (inf if never)"),
+    ("approx_ratio", "ratio", float, "median approximation ratio of the final state (infeasible = 0)"),
+    ("ground_rank", "rank", float, "median rank of the optimum in the final QUBO's energy order"),
+    ("circuit_evals", "circuits", float, "median circuits a run asked for (hardware terms)"),
+    ("shots_total", "shots", float, "median shots a run used in all"),
     ("dual_bound", "dual bound", float, "best certified bound ('-' when none is certified)"),
     ("dual_estimate", "dual est.", float, "best dual-value estimate (not a bound)"),
     ("median_steps", "steps", float, "median outer (dual) steps"),
@@ -116,8 +136,9 @@ COLUMNS: tuple[tuple[str, str, type, str], ...] = (
 _TYPES = {key: typ for key, _h, typ, _d in COLUMNS}
 _HEADERS = {key: head for key, head, _t, _d in COLUMNS}
 
-#: columns shown by the renderers
-SHOWN = tuple(key for key, *_ in COLUMNS)
+#: columns shown by the renderers (the quartiles are shown with their median: "m [q1, q3]")
+SHOWN = tuple(key for key, *_ in COLUMNS if not key.endswith(("_q1", "_q3")))
+_IQR = ("p_optimal", "p_feasible")
 
 _MAX_PROBLEMS = {"mdkp", "mis", "knapsack"}
 _MIN_PROBLEMS = {"tsp"}
@@ -250,6 +271,11 @@ def collect_runs(
         ``{instance: {label: [{"run": run, "steps": [record, ...]}, ...]}}``,
         instances sorted by name, labels in :data:`METHOD_ORDER`, runs by
         seed then creation time.
+
+    Raises
+    ------
+    ValidationError
+        An instance asked for has no stored run (so a typo is not an empty report).
     """
     if runs is not None:
         all_runs = [store.get_run(r) for r in runs]
@@ -258,15 +284,28 @@ def collect_runs(
     want_inst = None if instances is None else {str(i) for i in instances}
     want_meth = None if methods is None else {str(m) for m in methods}
     grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    seen_inst: set[str] = set()
     for run in all_runs:
-        if want_inst is not None and not (_instance_keys(run) & want_inst):
-            continue
+        if want_inst is not None:
+            hit = _instance_keys(run) & want_inst
+            if not hit:
+                continue
+            seen_inst |= hit
         label = row_label(run)
         if want_meth is not None and label not in want_meth and str(run.get("method")) not in want_meth:
             continue
         steps = [s["record"] for s in store.steps(run["run_id"])]
         inst = _instance_name(run)
         grouped.setdefault(inst, {}).setdefault(label, []).append({"run": run, "steps": steps})
+    missing = sorted(want_inst - seen_inst) if want_inst is not None else []
+    if missing:
+        where = getattr(store, "path", None)
+        raise ValidationError(
+            f"no stored run of instance {missing[0]!r}"
+            + (f" (nor of {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else "")
+            + (f" in {where}" if where is not None else "")
+            + "; see `qslack runs`"
+        )
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for inst in sorted(grouped):
         out[inst] = {}
@@ -312,6 +351,23 @@ def final_p_feasible(item: Mapping[str, Any]) -> float | None:
 
 def _median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    if len(values) == 1:
+        return float(values[0]), float(values[0])
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return float(q[0]), float(q[2])
+
+
+def _last(item: Mapping[str, Any], key: str) -> float | None:
+    """The last stored step's value of ``key`` (else the run result's)."""
+    for rec in reversed(item.get("steps") or []):
+        if isinstance(rec, Mapping) and key in rec:
+            return _num(rec.get(key))
+    return _num((item["run"].get("result") or {}).get(key))
 
 
 def _num(v: Any) -> float | None:
@@ -361,6 +417,19 @@ def _row(instance: str, label: str, items: Sequence[Mapping[str, Any]]) -> dict[
         median_gap = None
         notes.append("median gap infinite: at least half the seeds ended infeasible")
     p_feas = [p for it in done if (p := final_p_feasible(it)) is not None]
+    p_opt = [p for it in done if (p := _last(it, "p_optimal")) is not None]
+    tts = [math.inf if (t := _last(it, "tts99_shots")) is None else t for it in done if p_opt]
+    tts_med = _median(tts) if p_opt else None
+    ratios = [r for it in done if (r := _last(it, "approx_ratio")) is not None]
+    ranks = [r for it in done if (r := _last(it, "ground_rank")) is not None]
+
+    def _total(it: Mapping[str, Any], key: str) -> float | None:
+        recs = [rec for rec in it.get("steps") or [] if isinstance(rec, Mapping) and key in rec]
+        vals = [_num(rec.get(key)) for rec in recs]
+        return None if not vals else float(sum(v or 0.0 for v in vals))
+
+    circuits = [c for it in done if (c := _total(it, "circuit_evals")) is not None]
+    shots = [c for it in done if (c := _total(it, "shots_total")) is not None]
 
     def _certified(res: Mapping[str, Any]) -> float | None:
         # schema 1 summaries flagged estimates with dual_bound_certified=False
@@ -394,7 +463,17 @@ def _row(instance: str, label: str, items: Sequence[Mapping[str, Any]]) -> dict[
         "feasible_rate": (sum(feasible) / len(feasible)) if feasible else None,
         "best_gap": min(gaps_finite) if gaps_finite else None,
         "median_gap": median_gap,
-        "mean_p_feasible": (sum(p_feas) / len(p_feas)) if p_feas else None,
+        "p_optimal": _median(p_opt),
+        "p_optimal_q1": _quartiles(p_opt)[0],
+        "p_optimal_q3": _quartiles(p_opt)[1],
+        "p_feasible": _median(p_feas),
+        "p_feasible_q1": _quartiles(p_feas)[0],
+        "p_feasible_q3": _quartiles(p_feas)[1],
+        "tts99_shots": None if tts_med is None or math.isinf(tts_med) else tts_med,
+        "approx_ratio": _median(ratios),
+        "ground_rank": _median(ranks),
+        "circuit_evals": _median(circuits),
+        "shots_total": _median(shots),
         "dual_bound": dual_bound,
         "dual_estimate": dual_estimate,
         "median_steps": _median(iters),
@@ -489,22 +568,37 @@ def format_cell(key: str, value: Any) -> str:
     ('4134.07', '-')
     >>> format_cell("median_gap", None), format_cell("median_steps", 3.0)
     ('-', '3')
+    >>> format_cell("qubits_slack", 35), format_cell("qubits_slack", 2**70 + 3)
+    ('35', 'about 2^70.0')
     """
     if value is None:
         return "-"
     if key in ("best_gap", "median_gap"):
         return f"{100.0 * float(value):.2f}%"
-    if key in ("feasible_rate", "mean_p_feasible"):
+    if key in ("feasible_rate", "approx_ratio"):
         return f"{float(value):.3f}"
+    if key.startswith(("p_optimal", "p_feasible")):
+        return f"{float(value):.3g}"
+    if key in ("tts99_shots", "ground_rank", "circuit_evals", "shots_total"):
+        return f"{float(value):.4g}"
     if key in ("median_wall_s",):
         return f"{float(value):.3g}"
     if key in ("optimum", "dual_bound", "dual_estimate", "median_steps", "median_sampler_calls"):
         return f"{float(value):.6g}"
+    if key in ("qubits", "qubits_slack"):
+        return format_count(int(value))
     return str(value)
 
 
-def _cells(row: Mapping[str, Any]) -> list[str]:
-    return [format_cell(k, row.get(k)) for k in SHOWN]
+def row_cells(row: Mapping[str, Any]) -> list[str]:
+    """The texts of a row's shown cells, in :data:`SHOWN` order (medians with their [q1, q3])."""
+    out = []
+    for k in SHOWN:
+        text = format_cell(k, row.get(k))
+        if k in _IQR and row.get(k) is not None and row.get(f"{k}_q1") is not None:
+            text += f" [{format_cell(k, row[f'{k}_q1'])}, {format_cell(k, row[f'{k}_q3'])}]"
+        out.append(text)
+    return out
 
 
 def headers() -> list[str]:
@@ -512,25 +606,33 @@ def headers() -> list[str]:
     return [_HEADERS[k] for k in SHOWN]
 
 
-def rich_table(rows: Sequence[Mapping[str, Any]], *, title: str | None = None) -> Any:
-    """A :class:`rich.table.Table` of the rows (numbers right-aligned).
+#: the columns of a narrow terminal (``qslack compare`` below 150 columns; ``--wide`` shows all)
+COMPACT = ("instance", "method", "n_seeds", "qubits", "p_optimal", "p_feasible", "tts99_shots", "best_gap")
+
+
+def rich_table(
+    rows: Sequence[Mapping[str, Any]], *, title: str | None = None, columns: Sequence[str] | None = None
+) -> Any:
+    """A :class:`rich.table.Table` of the rows (numbers right-aligned); ``columns`` picks a subset.
 
     Examples
     --------
     >>> t = rich_table([])
-    >>> len(t.columns) == len(SHOWN)
-    True
+    >>> len(t.columns) == len(SHOWN), len(rich_table([], columns=COMPACT).columns) == len(COMPACT)
+    (True, True)
     """
     from rich.markup import escape
     from rich.table import Table
 
+    keys = list(SHOWN if columns is None else columns)
     table = Table(title=None if title is None else escape(title), show_lines=False)
-    for key in SHOWN:
+    for key in keys:
         typ = _TYPES[key]
         justify = "right" if typ in (int, float) else "left"
         table.add_column(escape(_HEADERS[key]), justify=justify, overflow="fold")
     for row in rows:
-        table.add_row(*(escape(c) for c in _cells(row)))
+        cells = dict(zip(SHOWN, row_cells(row), strict=True))
+        table.add_row(*(escape(cells[k]) for k in keys))
     return table
 
 
@@ -553,7 +655,7 @@ def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
         "| " + " | ".join(align) + " |",
     ]
     for row in rows:
-        lines.append("| " + " | ".join(_md_escape(c) for c in _cells(row)) + " |")
+        lines.append("| " + " | ".join(_md_escape(c) for c in row_cells(row)) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -600,13 +702,18 @@ def to_csv(rows: Sequence[Mapping[str, Any]], path_or_file: str | Path | IO[str]
 
     def _write(fh: IO[str]) -> None:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(keys)
+        w.writerow([*keys, "schema_version"])
         for row in rows:
-            w.writerow([_csv_value(row.get(k)) for k in keys])
+            w.writerow([*(_csv_value(row.get(k)) for k in keys), SCHEMA_VERSION])
 
     if isinstance(path_or_file, str | Path):
-        with open(path_or_file, "w", newline="", encoding="utf-8") as fh:
-            _write(fh)
+        try:
+            with open(path_or_file, "w", newline="", encoding="utf-8") as fh:
+                _write(fh)
+        except OSError as exc:
+            raise ValidationError(
+                f"cannot write CSV file {path_or_file}: {(exc.strerror or type(exc).__name__).lower()}"
+            ) from None
     else:
         _write(path_or_file)
 
@@ -616,11 +723,19 @@ def from_csv(path_or_file: str | Path | IO[str]) -> list[dict[str, Any]]:
     if isinstance(path_or_file, str | Path):
         with open(path_or_file, newline="", encoding="utf-8") as fh:
             return from_csv(fh)
-    return [{k: _parse(k, v) for k, v in rec.items()} for rec in csv.DictReader(path_or_file)]
+    return [
+        {k: _parse(k, v) for k, v in rec.items() if k != "schema_version"}
+        for rec in csv.DictReader(path_or_file)
+    ]
+
+
+SCHEMA_VERSION = 2
+"""Version of the comparison rows' keys (1: ``mean_p_feasible``, ``dual_bound_certified``,
+``median_iterations``; 2: medians [IQR] of the state metrics, ``dual_estimate``, ``median_steps``)."""
 
 
 def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as a JSON array (strict JSON: undefined values are ``null``).
+    """``{"schema_version", "rows"}`` as JSON (strict JSON: undefined values are ``null``).
 
     Examples
     --------
@@ -631,12 +746,14 @@ def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         for row in rows
     ]
-    return json.dumps(clean, indent=2, allow_nan=False)
+    return json.dumps({"schema_version": SCHEMA_VERSION, "rows": clean}, indent=2, allow_nan=False)
 
 
 def from_json(text: str) -> list[dict[str, Any]]:
     """Rows from :func:`to_json`'s output."""
     data = json.loads(text)
-    if not isinstance(data, list):
-        raise ValidationError("expected a JSON array of comparison rows")
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        data = data["rows"]
+    if not isinstance(data, list):  # schema 1 wrote a bare array
+        raise ValidationError("expected comparison rows: {'schema_version': ..., 'rows': [...]}")
     return [dict(r) for r in data]

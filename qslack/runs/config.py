@@ -13,8 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from qslack.dual.methods import get_method
 from qslack.exceptions import OptionError, ValidationError
+from qslack.hardware.profiles import load_profile
 from qslack.samplers.base import Sampler
+from qslack.samplers.exact import ExactSampler
+from qslack.samplers.random import RandomSampler
 
 __all__ = ["RUN_KEY_VERSION", "SAMPLERS", "SolveConfig", "make_sampler", "run_key"]
 
@@ -63,8 +67,6 @@ class SolveConfig:
 
     def validate(self) -> SolveConfig:
         """Check every value (one-line errors naming the option and the value); returns self."""
-        from qslack.dual.methods import get_method
-
         get_method(self.method)
         if self.sampler not in SAMPLERS:
             raise OptionError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
@@ -118,18 +120,15 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None) -> Sampler:
     ``service`` replaces IBM's service (tests pass a fake one).
     """
     if cfg.profile is not None:
-        from qslack.hardware.profiles import load_profile
-
         prof = load_profile(cfg.profile)
         if prof.kind.startswith("aer"):
             from qslack.samplers.qaoa.sampler import QAOASampler
 
             return QAOASampler(
                 p=cfg.p,
-                backend="aer",
+                backend="mps" if prof.kind == "aer-mps" else "aer",  # MPS never asks for 2**n probabilities
                 shots=prof.shots,
                 maxiter=cfg.qaoa_maxiter,
-                aer_method="matrix_product_state" if prof.kind == "aer-mps" else "statevector",
                 device="GPU" if prof.kind == "aer-gpu" else "CPU",
             )
         from qslack.hardware.sampler import IBMSampler
@@ -144,16 +143,12 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None) -> Sampler:
             p=cfg.p, backend=cfg.backend, shots=cfg.shots, maxiter=cfg.qaoa_maxiter, threads=cfg.threads
         )
     if cfg.sampler == "exact":
-        from qslack.samplers.exact import ExactSampler
-
         return ExactSampler(n_lowest=16)
     if cfg.sampler == "cpsat":
         from qslack.samplers.ortools import CPSATSampler
 
         return CPSATSampler()
     if cfg.sampler == "random":
-        from qslack.samplers.random import RandomSampler
-
         return RandomSampler(shots=cfg.shots)
     if cfg.sampler == "sa":  # as many reads as QAOA has shots: equal samples
         from qslack.samplers.dimod import SASampler

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from qslack.dual import DualIterate, DualProblem, DualState, Request, ask, step
+from qslack.dual import DualIterate, DualProblem, DualState, Request, ask, init_state, result, step
 from qslack.exceptions import QslackError
 from qslack.samplers.base import Sampler, SampleSet
 
@@ -116,7 +116,7 @@ class SamplerSource(SampleSource):
     def submit(self, request: Request) -> Ticket:
         """Sample now; the ticket holds the SampleSet (memory only)."""
         kw: dict[str, Any] = {}
-        if request.init is not None and self.sampler.warm_start:
+        if request.init is not None and self.sampler.accepts_init:
             kw["init"] = request.init
         t0 = time.perf_counter()
         ss = self.sampler.sample(request.qubo, seed=request.seed, **kw)
@@ -333,8 +333,6 @@ def solve_dual(
     >>> res.dual_bound is not None and res.dual_bound >= 3800
     True
     """
-    from qslack.dual import init_state, result
-
     if state is None:
         state = init_state(problem, method, lam0=lam0, rho0=rho0, options=options, seed=seed)
     t0 = time.perf_counter()

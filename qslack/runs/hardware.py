@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from qslack.exceptions import QslackError
+from qslack.hardware import JobFailedError, JobPendingError, LocalFakeService, RetryingService, RuntimeService
+from qslack.hardware.profiles import load_profile
+from qslack.model.bits import X_to_index
 from qslack.runs.config import SolveConfig
 from qslack.runs.driver import SampleFailedError, SamplePendingError, SampleSource, Ticket
 from qslack.runs.stored import RunHandle, _AlreadyStoredError, open_run, run_handle, start
@@ -49,9 +52,6 @@ class JobSource(SampleSource):
 
     def result(self, ticket: Ticket, request: Any, *, wait: bool = True) -> SampleSet:
         """Collect the job (waiting unless ``wait=False``)."""
-        from qslack.hardware.service import JobFailedError, JobPendingError
-        from qslack.model.bits import X_to_index
-
         try:
             ss = self.sampler.collect(
                 ticket.job_id, request.qubo, ticket.meta, wait=wait, timeout=self.timeout
@@ -179,9 +179,6 @@ def run_until_done(
 
 def service_for_run(store: Any, run_id: str) -> Any:
     """The (retrying) service a stored hardware run talks to, from its profile."""
-    from qslack.hardware.profiles import load_profile
-    from qslack.hardware.service import LocalFakeService, RetryingService, RuntimeService
-
     run = store.get_run(run_id)
     name = run["options"]["config"].get("profile")
     if name is None:

@@ -10,12 +10,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from qslack.baselines import reference_optimum, solve_loaded
+from qslack.baselines.ortools import lp_relaxation_mdkp
 from qslack.dual import DualProblem
 from qslack.exceptions import QslackError
 from qslack.model.hooks import ProblemHooks
 from qslack.model.lagrangian import LagrangianForm
 from qslack.model.program import BinaryProgram
+from qslack.model.slack import slack_summary
+from qslack.problems import hooks_for
+from qslack.problems.catalog import build_program, load_instance
 from qslack.runs.config import SolveConfig
+from qslack.runs.driver import restore_sigint
 
 __all__ = ["Prepared", "prepare", "reference_solve"]
 
@@ -46,9 +52,6 @@ class Prepared:
 
 def reference_solve(loaded: Any, time_limit: float) -> dict[str, Any]:
     """OR-Tools on the native problem: ``{objective, optimal, bound, solver, wall_s}`` or ``{error}``."""
-    from qslack.baselines import solve_loaded
-    from qslack.runs.driver import restore_sigint
-
     t0 = time.perf_counter()
     try:
         res = solve_loaded(loaded, time_limit=time_limit)
@@ -72,10 +75,6 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
     there is one, else from a reference solve that *proved* optimality;
     ``optimum_source`` says which.
     """
-    from qslack.model.slack import slack_summary
-    from qslack.problems import hooks_for
-    from qslack.problems.catalog import build_program, load_instance
-
     cfg.validate()
     loaded = load_instance(cfg.instance, fmt=cfg.fmt, problem=cfg.problem, take=cfg.take)
     program = build_program(loaded, encoding=cfg.encoding)
@@ -83,15 +82,11 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
     form = LagrangianForm(program)
     if reference is None:
         reference = reference_solve(loaded, cfg.reference_time_limit)
-    optimum, source = loaded.known_optimum, loaded.optimum_source
-    if optimum is not None and source is None:
-        source = "instance"
-    if optimum is None and reference.get("optimal"):
-        optimum, source = float(reference["objective"]), f"OR-Tools {reference.get('solver')} (proven)"
+    opt = reference_optimum(loaded, reference)  # the instance's known optimum first, then OR-Tools
+    optimum, source = opt.for_gaps, opt.source
+    reference = {**reference, "optimum_source": source}
     certified = None
     if loaded.problem == "mdkp":
-        from qslack.baselines.ortools import lp_relaxation_mdkp
-
         inst = loaded.instance
         certified = float(lp_relaxation_mdkp(inst.profits, inst.weights, inst.capacities)[0])
     sl = slack_summary(program)

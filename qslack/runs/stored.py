@@ -19,18 +19,22 @@ uninterrupted one would.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from qslack.dual import DualIterate, DualResult, DualState, init_state, result
+from qslack.dual import DualIterate, DualResult, DualState, default_multipliers, init_state, result
 from qslack.exceptions import QslackError, ResourceError, ValidationError
+from qslack.model.qubo import coefficient_stats
+from qslack.problems.catalog import resolve_spec
 from qslack.runs.config import SolveConfig, make_sampler, run_key
 from qslack.runs.driver import Outcome, SamplerSource, SampleSource, Sink, Ticket, drive
 from qslack.runs.prepare import Prepared, prepare
 from qslack.samplers.base import Sampler
+from qslack.store.provenance import provenance
 
 __all__ = [
     "Callback",
@@ -127,8 +131,6 @@ def does_not_fit(prep: Prepared, sampler: Sampler) -> str | None:
 
 def create_run(store: Any, prep: Prepared, sampler: Sampler) -> str:
     """Record a new run (configuration, what the sampler runs, reference, provenance); its id."""
-    from qslack.store.provenance import provenance
-
     cfg = prep.cfg
     extra = {"profile": sampler.profile.to_dict()} if hasattr(sampler, "profile") else None
     sampler_cfg = sampler.config()
@@ -152,6 +154,8 @@ def start(cfg: SolveConfig, store: Any, *, service: Any = None) -> RunHandle | t
     """Validate everything, then record the run: a :class:`RunHandle`, or ``(run_id, message)``
     of a run recorded as ``does-not-fit``."""
     cfg.validate()
+    # a relative path is stored absolute, so the run resumes from any folder
+    cfg = dataclasses.replace(cfg, instance=resolve_spec(cfg.instance, fmt=cfg.fmt))
     prep = prepare(cfg)
     sampler = make_sampler(cfg, service=service)
     problem = prep.problem()
@@ -177,8 +181,6 @@ def start(cfg: SolveConfig, store: Any, *, service: Any = None) -> RunHandle | t
 
 
 def _rho0(prep: Prepared) -> Any:
-    from qslack.dual import default_multipliers
-
     return default_multipliers(prep.form, rho=prep.cfg.rho)[1]
 
 
@@ -288,6 +290,7 @@ def finish(
     )
     summary = result_summary(res, prep)
     summary["solve_wall_s"] = wall_s
+    summary["qubo_stats"] = _last_qubo_stats(prep, out.state, history)
     st = out.state
     if st.best.x is not None:
         store.add_solution(run_id, "raw", st.best.x.tolist(), res.best_objective, True, st.best.step)
@@ -302,6 +305,19 @@ def finish(
         )
     store.finish_run(run_id, status, summary, message=out.message)
     return res
+
+
+def _last_qubo_stats(prep: Prepared, state: DualState, history: list[DualIterate]) -> dict[str, Any] | None:
+    """Size and coefficients of the last QUBO the run sampled (for exports such as QOBLIB's)."""
+    if not history:
+        return None
+    if prep.cfg.method == "slack-penalty":
+        return coefficient_stats(prep.problem().slack.qubo)
+    last = history[-1]
+    form = prep.problem().form_for(state.rows)
+    if len(last.lam) != form.n_cons:  # rows were added at the last step
+        form = prep.problem().form_for(state.rows[: len(last.lam) - prep.form.n_cons])
+    return coefficient_stats(form.qubo(last.lam, last.rho))
 
 
 def result_summary(res: DualResult, prep: Prepared) -> dict[str, Any]:

@@ -60,9 +60,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qslack._paths import safe_filename
 from qslack._sys import load_toml
+from qslack.dual import DualIterate, DualState, default_multipliers, init_state
 from qslack.exceptions import ParseError, QslackError
+from qslack.problems.catalog import build_program, load_instance, resolve_spec
+from qslack.runs.cluster import capacity, connect, local_gpus, parse_cluster
 from qslack.runs.config import SolveConfig, make_sampler, run_key
+from qslack.runs.driver import Outcome, Ticket
+from qslack.runs.prepare import prepare
+from qslack.runs.remote import decode, run_task, task_spec, warm_up
+from qslack.runs.resources import format_bytes, run_resources, uses_gpu
+from qslack.runs.stored import StoreSink, create_run, does_not_fit, finish, open_run
+from qslack.store.db import Store
 
 __all__ = ["Suite", "load_suite", "plan", "run_suite"]
 
@@ -107,18 +117,32 @@ def load_suite(path: str | Path) -> Suite:
     methods = data.get("methods", [])
     baselines = data.get("baselines", [])
     instances = data.get("instance", [])
+    if not isinstance(seeds, list) or not all(_is_int(x) and x >= 0 for x in seeds) or not seeds:
+        raise ParseError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}", path=path)
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        raise ParseError(f"methods must be a list of method names, got {methods!r}", path=path)
+    if not isinstance(baselines, list) or not all(isinstance(b, dict) for b in baselines):
+        raise ParseError("baselines must be a list of tables ({ method = ..., sampler = ... })", path=path)
+    if not isinstance(instances, list) or not all(isinstance(i, dict) for i in instances):
+        raise ParseError("instance must be [[instance]] tables", path=path)
     if not instances:
         raise ParseError("no [[instance]] entries", path=path)
+    name = data.get("name", path.stem)
+    if not isinstance(name, str):
+        raise ParseError(f"name must be a string, got {name!r}", path=path)
+    _check_types(budget, "[budget]", path)
     rows: list[dict[str, Any]] = [{"method": m} for m in methods] + [dict(b) for b in baselines]
     for r in rows:
         extra = set(r) - _CONFIG_FIELDS
         if extra:
             raise ParseError(f"baseline entry has unknown key(s) {sorted(extra)}", path=path)
+        _check_types(r, "baseline entry", path)
     configs = []
     for k, inst in enumerate(instances, start=1):
         extra = set(inst) - _INSTANCE_KEYS
         if extra or "spec" not in inst:
             raise ParseError(f"[[instance]] #{k}: needs 'spec'; unknown key(s) {sorted(extra)}", path=path)
+        _check_types(inst, f"[[instance]] #{k}", path)
         for row in rows:
             for seed in seeds:
                 kw = {**budget, **{key: v for key, v in inst.items() if key not in ("spec", "label")}, **row}
@@ -127,19 +151,60 @@ def load_suite(path: str | Path) -> Suite:
     if not isinstance(cluster, dict):
         raise ParseError("[cluster] must be a table", path=path)
     if cluster:
-        from qslack.runs.cluster import parse_cluster
-
         try:
             parse_cluster(None, table=cluster)
         except QslackError as exc:
             raise ParseError(f"[cluster]: {exc}", path=path) from None
-    return Suite(str(data.get("name", path.stem)), str(path), tuple(configs), dict(cluster))
+    # the name becomes a file name (the default report): never a path
+    name = safe_filename(name, default=safe_filename(path.stem))
+    return Suite(name, str(path), tuple(configs), dict(cluster))
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# TOML types each SolveConfig field (and the instance keys) may take; None is never TOML
+_TYPES: dict[str, tuple[type, ...]] = {
+    "instance": (str,),
+    "spec": (str,),
+    "label": (str,),
+    "method": (str,),
+    "encoding": (str,),
+    "fmt": (str,),
+    "problem": (str,),
+    "sampler": (str,),
+    "backend": (str,),
+    "profile": (str,),
+    "optimize_on": (str,),
+    "take": (int,),
+    "p": (int,),
+    "shots": (int,),
+    "qaoa_maxiter": (int,),
+    "iters": (int,),
+    "threads": (int,),
+    "seed": (int,),
+    "rho": (int, float),
+    "time_limit": (int, float),
+    "reference_time_limit": (int, float),
+    "options": (dict,),
+}
+
+
+def _check_types(table: dict[str, Any], where: str, path: Path) -> None:
+    """Each value of ``table`` has the TOML type its key takes (a ParseError naming the key)."""
+    for key, val in table.items():
+        types = _TYPES.get(key)
+        if types is None:
+            continue
+        ok = isinstance(val, types) and not isinstance(val, bool)
+        if not ok:
+            want = " or ".join("integer" if t is int else t.__name__ for t in types)
+            raise ParseError(f"{where}: {key} must be {want}, got {val!r}", path=path)
 
 
 def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:
     """``(config, run_key, existing run id or None)`` for every run of the suite."""
-    from qslack.problems.catalog import build_program, load_instance
-
     out = []
     cache: dict[tuple[Any, ...], str] = {}
     for cfg in suite.configs:
@@ -201,7 +266,6 @@ class _LeaseKeeper(threading.Thread):
             self.held.discard(run_id)
 
     def run(self) -> None:
-        from qslack.store.db import Store
 
         with Store(self.db) as store:
             while not self._halt.wait(self.ttl / 3):
@@ -245,7 +309,6 @@ class _Driver:
     ) -> None:
         from distributed import Event, Queue, as_completed
 
-        from qslack.runs.cluster import capacity, local_gpus
 
         self.store, self.client, self.spec = store, client, spec
         self.owner = f"sweep-{uuid.uuid4().hex[:10]}"
@@ -286,7 +349,6 @@ class _Driver:
             self.on_done(cfg, run_id, status, wall)
 
     def _capacity(self) -> Any:
-        from qslack.runs.cluster import capacity
 
         if time.monotonic() - self._cap_t > 2.0:
             self.cap, self._cap_t = capacity(self.client), time.monotonic()
@@ -332,7 +394,6 @@ class _Driver:
 
     def _placement(self, res: Any) -> str | None:
         """Why no worker of the cluster can take a run with resources ``res`` (None: some can)."""
-        from qslack.runs.resources import format_bytes
 
         cap = self._capacity()
         where = self.spec.describe()
@@ -373,8 +434,6 @@ class _Driver:
         self._create(cfg, rk)
 
     def _resume(self, cfg: SolveConfig, rid: str) -> None:
-        from qslack.runs.resources import run_resources
-        from qslack.runs.stored import StoreSink, open_run
 
         self.keeper.hold(rid)
         try:
@@ -404,13 +463,10 @@ class _Driver:
         self._done(cfg, rid, "unplaced", 0.0)
 
     def _create(self, cfg: SolveConfig, rk: str) -> None:
-        from qslack.dual import default_multipliers, init_state
-        from qslack.runs.prepare import prepare
-        from qslack.runs.resources import format_bytes, run_resources
-        from qslack.runs.stored import StoreSink, create_run, does_not_fit
 
         threads = self._threads_for(cfg)
-        cfg = dataclasses.replace(cfg, threads=threads)
+        # a relative path is stored absolute (as `qslack solve` stores it): resumable from any folder
+        cfg = dataclasses.replace(cfg, threads=threads, instance=resolve_spec(cfg.instance, fmt=cfg.fmt))
         cfg.validate()
         prep = prepare(cfg, reference=self._reference(cfg))
         self._keep_reference(cfg, prep.reference)
@@ -478,7 +534,6 @@ class _Driver:
         self._submit(job)
 
     def _submit(self, job: _Job) -> None:
-        from qslack.runs.remote import run_task, task_spec
 
         job.attempt += 1
         spec = task_spec(
@@ -508,7 +563,6 @@ class _Driver:
     # ------------------------------------------------------------------ steps and ends
     def drain(self) -> int:
         """Store the steps waiting in the queue (without waiting for more); how many."""
-        from qslack.runs.remote import decode
 
         msgs = self.queue.get(batch=True)
         for text in msgs:
@@ -516,8 +570,6 @@ class _Driver:
         return len(msgs)
 
     def _store_step(self, msg: dict[str, Any]) -> None:
-        from qslack.dual import DualIterate, DualState
-        from qslack.runs.driver import Ticket
 
         job = self.jobs.get(msg["run"])
         if job is None or msg["step"] != job.stored:
@@ -557,9 +609,6 @@ class _Driver:
         self._end(job, "failed")
 
     def _finished(self, job: _Job, out: dict[str, Any]) -> None:
-        from qslack.dual import DualIterate, DualState
-        from qslack.runs.driver import Outcome
-        from qslack.runs.stored import finish
 
         missing = [r for r in out["records"] if r["step"] >= job.stored]
         state = DualState.from_dict(out["state"])
@@ -599,7 +648,6 @@ class _Driver:
     # ------------------------------------------------------------------ the loop
     def warm_up(self, items: list[tuple[SolveConfig, str]]) -> None:
         """Have every worker load what the runs need while this process prepares the first ones."""
-        from qslack.runs.remote import warm_up
 
         kinds = {}
         for cfg, _ in items:
@@ -644,7 +692,6 @@ class _Driver:
             self.abandon_lost()
 
     def _needs_gpu(self, cfg: SolveConfig) -> bool:
-        from qslack.runs.resources import uses_gpu
 
         return cfg.profile is not None and uses_gpu(make_sampler(cfg))
 
@@ -736,8 +783,6 @@ def run_suite(
         After storing what arrived and marking unfinished runs interrupted
         (``exc.args[0]`` lists their ids).
     """
-    from qslack.runs.cluster import connect, parse_cluster
-    from qslack.store.db import Store
 
     t0 = time.perf_counter()
     spec = parse_cluster(cluster, workers=workers, table=suite.cluster, slurm=slurm)

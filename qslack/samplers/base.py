@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qslack.exceptions import OptionError, ValidationError
-from qslack.model.bits import X_to_index
+from qslack.model.bits import X_to_index, index_to_X
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
 
@@ -126,8 +126,6 @@ class SampleSet:
 
         ``fields`` sets ``probabilities``, ``params`` or ``exact``.
         """
-        from qslack.model.bits import index_to_X
-
         index = np.asarray(index, dtype=np.int64)
         X = index_to_X(index, qubo.n_vars)
         energy = diagonal[index] if diagonal is not None else qubo.energies(X)
@@ -227,7 +225,7 @@ class Sampler(abc.ABC):
     #: static properties (name, max_vars, exact ...)
     properties: ClassVar[dict[str, Any]] = {}
     #: whether :meth:`sample` takes ``init=`` (the previous SampleSet's ``params``)
-    warm_start: ClassVar[bool] = False
+    accepts_init: ClassVar[bool] = False
 
     def config(self) -> dict[str, Any]:
         """The effective configuration (what ran, shots included): how the store identifies it.

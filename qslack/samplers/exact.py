@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qslack._rng import normalize_seed
+from qslack._sizes import format_count
 from qslack.exceptions import ResourceError
 from qslack.model.bits import quadratic_diagonal
 from qslack.model.qubo import QUBO
@@ -16,8 +17,7 @@ __all__ = ["ExactSampler"]
 
 
 def _count(n: int) -> str:
-    """A size in words: digits up to a million, ``~2^k`` beyond."""
-    return str(n) if n < 10**6 else f"~2^{n.bit_length() - 1}"
+    return format_count(n)
 
 MAX_VARS = 26
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qslack._rng import normalize_seed
-from qslack.exceptions import OptionError, ResourceError, ValidationError
+from qslack.exceptions import DependencyError, OptionError, ResourceError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
 from qslack.samplers.qaoa.angles import LR_SLOPES, as_theta, linear_ramp, lr_schedule, split
@@ -27,7 +27,7 @@ from qslack.samplers.qaoa.ansatz import Ansatz
 
 __all__ = ["QAOASampler", "sample_from_probabilities"]
 
-BACKENDS = ("statevector", "aer")
+BACKENDS = ("statevector", "aer", "mps")
 OPTIMIZERS = {
     "cobyla": "COBYLA",
     "nelder-mead": "Nelder-Mead",
@@ -68,9 +68,13 @@ class QAOASampler(Sampler):
     ----------
     p : int
         Depth (number of cost + mixer layers); 0 samples the initial state.
-    backend : {"statevector", "aer"}
+    backend : {"statevector", "aer", "mps"}
         ``statevector``: our compiled kernel on ``qubo.diagonal()`` (default,
-        fast); ``aer``: the Qiskit circuit on ``AerSimulator``.
+        fast); ``aer``: the Qiskit circuit on ``AerSimulator``; ``mps``: Aer's
+        matrix-product-state method for sparse graphs too wide for a
+        statevector, no ``2**n`` vector, P(feasible) and P(optimal) then come
+        from the shots (see :func:`~qslack.samplers.qaoa.backends.aer.sample_mps`;
+        X mixer only).
     optimizer : {"cobyla", "nelder-mead", "l-bfgs-b", "powell", "none"}
         scipy.optimize method (L-BFGS-B with finite differences); ``"none"``
         keeps the starting angles (as ``maxiter=0``): no optimiser evaluation.
@@ -118,6 +122,10 @@ class QAOASampler(Sampler):
         LR-QAOA slopes ``(dgamma, dbeta)`` (paper convention,
         :func:`~qslack.samplers.qaoa.angles.lr_schedule`); default
         ``LR_SLOPES``.
+    mps_max_bond_dimension : int
+        ``mps`` backend: Aer's ``matrix_product_state_max_bond_dimension`` (default 64).
+    mps_truncation_threshold : float
+        ``mps`` backend: Aer's ``matrix_product_state_truncation_threshold`` (default 1e-10).
 
     Examples
     --------
@@ -136,7 +144,7 @@ class QAOASampler(Sampler):
         "maxiter": "budget",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
-    warm_start: ClassVar[bool] = True
+    accepts_init: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -161,6 +169,8 @@ class QAOASampler(Sampler):
         schedule: str | None = None,
         params: str = "angles",
         ramp: Any = None,
+        mps_max_bond_dimension: int = 64,
+        mps_truncation_threshold: float = 1e-10,
     ) -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown QAOA backend {backend!r}; choose from {BACKENDS}")
@@ -202,6 +212,11 @@ class QAOASampler(Sampler):
         )
         self.seed, self.dtype, self.device, self.aer_method = seed, dtype, device, aer_method
         self.threads = threads
+        self.mps_max_bond_dimension = int(mps_max_bond_dimension)
+        self.mps_truncation_threshold = float(mps_truncation_threshold)
+        plain = self.mixer == "x" and self.initial_state is None and self.params == "angles"
+        if backend == "mps" and not plain:
+            raise OptionError("the mps backend runs the plain X-mixer QAOA (mixer x, uniform start, angles)")
 
     def config(self) -> dict[str, Any]:
         """The sampler's configuration (what identifies it in the store).
@@ -245,6 +260,9 @@ class QAOASampler(Sampler):
             "ramp": list(LR_SLOPES),
         }
         cfg.update({k: v for k, v in extra.items() if v != defaults[k]})
+        if self.backend == "mps":  # only here, so other backends keep their stored identity
+            cfg["mps_max_bond_dimension"] = self.mps_max_bond_dimension
+            cfg["mps_truncation_threshold"] = self.mps_truncation_threshold
         return cfg
 
     # ---------------------------------------------------------------- ansatz
@@ -276,9 +294,17 @@ class QAOASampler(Sampler):
         """The statevector (state + diagonal) must fit the available memory; nothing is allocated."""
         from qslack.samplers.qaoa.kernel import check_memory
 
+        if self.device == "GPU":
+            _require_gpu(self.backend)
+        if self.backend == "mps":  # no 2**n vector: the bond dimension bounds the memory
+            return
         if n_vars > 64:
-            big = str(n_vars) if n_vars < 10**6 else f"~2^{n_vars.bit_length() - 1}"
-            raise ResourceError(f"{big} qubits: a statevector of 2^{big} amplitudes cannot be simulated")
+            from qslack._sizes import format_count
+
+            raise ResourceError(
+                f"{format_count(n_vars)} qubits: a statevector of 2^{format_count(n_vars)} amplitudes "
+                "cannot be simulated"
+            )
         dtype = np.complex64 if self.dtype == "complex64" else np.complex128
         check_memory(n_vars, dtype)
 
@@ -366,6 +392,10 @@ class QAOASampler(Sampler):
         shots = int(options.get("shots", self.shots))
         maxiter = int(options.get("maxiter", self.maxiter))
         seed = normalize_seed(self.seed if seed is None else seed)
+        if self.backend == "mps":
+            from qslack.samplers.qaoa.backends.aer import sample_mps
+
+            return sample_mps(self, qubo, seed=seed, shots=shots, maxiter=maxiter, init=options.get("init"))
         t0 = time.perf_counter()
         ansatz = self._ansatz(qubo.n_vars)
         ising = qubo.to_ising()
@@ -463,6 +493,31 @@ class QAOASampler(Sampler):
             probabilities=probs,
             params=params,
         )
+
+
+def _require_gpu(backend: str) -> None:
+    """A CUDA device for ``backend`` (CuPy for the statevector kernel, qiskit-aer-gpu for Aer), or a
+    one-line :class:`~qslack.exceptions.DependencyError`."""
+    if backend == "aer":
+        try:
+            from qiskit_aer import AerSimulator
+
+            ok = "GPU" in AerSimulator().available_devices()
+        except Exception:
+            ok = False
+        if not ok:
+            raise DependencyError(
+                "device GPU needs qiskit-aer-gpu and a CUDA device (pip install qiskit-aer-gpu); none found"
+            )
+        return
+    try:
+        import cupy
+
+        ok = cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        ok = False
+    if not ok:
+        raise DependencyError("device GPU needs CuPy and a CUDA device (pip install qslack[gpu]); none found")
 
 
 def _cvar(diag: np.ndarray, probs: np.ndarray, alpha: float) -> float:
