@@ -94,10 +94,11 @@ def qaoa_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, 
 
 
 class _Cluster:
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (allowed-failures 0)."""
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (Dask's default settings: a
+    task whose worker dies is rerun by Dask itself, from the state it was given)."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+        env = dict(os.environ)
         self.procs: list[subprocess.Popen[str]] = []
         sched = subprocess.Popen(
             [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
@@ -259,15 +260,15 @@ def test_tcp_cluster_ctrl_c_then_resume(tmp_path: Path, tcp_cluster: _Cluster, q
 def test_killed_worker_mid_sweep_runs_finish_once(
     tmp_path: Path, tcp_cluster: _Cluster, qaoa_reference: Any
 ) -> None:
-    """SIGKILL a busy worker: its run is resubmitted from its last stored step; every run ends once,
-    each step is stored once, and the numbers equal the plain runs'."""
+    """SIGKILL a busy worker of a scheduler started by hand: Dask reruns its tasks elsewhere from the
+    state they were given, the driver keeps only steps it has not stored; every run ends once, each
+    step is stored once, and the numbers equal the plain runs'."""
     suite = _write(tmp_path, QAOA_SUITE)
     db = tmp_path / "s.db"
-    notes: list[str] = []
     result: dict[str, Any] = {}
 
     def sweep() -> None:
-        result["out"] = run_suite(load_suite(suite), db, cluster=tcp_cluster.address, on_note=notes.append)
+        result["out"] = run_suite(load_suite(suite), db, cluster=tcp_cluster.address)
 
     t = threading.Thread(target=sweep)
     t.start()
@@ -275,10 +276,39 @@ def test_killed_worker_mid_sweep_runs_finish_once(
     tcp_cluster.kill_busy_worker()
     t.join(timeout=300)
     out = result["out"]
-    assert out["resubmitted"] >= 1 and any("resubmitted from step" in n for n in notes), (out, notes)
-    assert out["statuses"] == {"finished": 4}
+    assert out["statuses"] == {"finished": 4}, out
     assert _by_config(db) == qaoa_reference
     tcp_cluster.client.wait_for_workers(2, timeout=120)  # the nanny restarted it
+
+
+def test_killed_local_worker_is_resubmitted_from_the_last_stored_step(
+    tmp_path: Path, qaoa_reference: Any
+) -> None:
+    """On a LocalCluster (allowed-failures 0) a killed worker's task comes back as KilledWorker and
+    the driver resubmits it from the run's last stored step: same numbers, each step stored once."""
+    import psutil
+
+    suite = _write(tmp_path, QAOA_SUITE)
+    db = tmp_path / "s.db"
+    notes: list[str] = []
+    result: dict[str, Any] = {}
+
+    def sweep() -> None:
+        result["out"] = run_suite(load_suite(suite), db, cluster="local:2", on_note=notes.append)
+
+    t = threading.Thread(target=sweep)
+    t.start()
+    _wait_for_steps(db, 1)
+    workers = [
+        c for c in psutil.Process().children() if any("spawn_main" in a for a in c.cmdline())
+    ]  # the LocalCluster's worker processes (their nannies live in this process)
+    assert len(workers) == 2, [c.cmdline() for c in workers]
+    workers[0].kill()
+    t.join(timeout=300)
+    out = result["out"]
+    assert out["resubmitted"] >= 1 and any("resubmitted from step" in n for n in notes), (out, notes)
+    assert out["statuses"] == {"finished": 4}, out
+    assert _by_config(db) == qaoa_reference
 
 
 def test_two_drivers_on_one_store_run_each_job_once(

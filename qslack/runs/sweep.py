@@ -332,6 +332,7 @@ class _Driver:
             "statuses": {},
             "resumed": 0,
             "resubmitted": 0,
+            "replayed": 0,
             "elsewhere": 0,
             "reused_now": 0,
             "unplaced": [],
@@ -573,7 +574,9 @@ class _Driver:
 
         job = self.jobs.get(msg["run"])
         if job is None or msg["step"] != job.stored:
-            return  # a run no longer held, or a step stored already (a rerun task replays it)
+            # a run no longer held, or a step stored already (a task rerun from an older state replays it)
+            self.counts["replayed"] += 1
+            return
         it = DualIterate(**msg["record"])
         state = DualState.from_dict(msg["state"])
         job.sink.record_step(state, it, Ticket(it.step))
@@ -775,7 +778,8 @@ def run_suite(
     -------
     dict
         ``suite, cluster, runs, reused, ran, statuses, resumed, resubmitted,
-        elsewhere, unplaced, wall_s``.
+        replayed`` (step messages dropped: already stored, as when Dask reruns a
+        task itself), ``elsewhere, unplaced, wall_s``.
 
     Raises
     ------
@@ -825,6 +829,7 @@ def run_suite(
         "statuses": statuses,
         "resumed": counts.get("resumed", 0),
         "resubmitted": counts.get("resubmitted", 0),
+        "replayed": counts.get("replayed", 0),
         "elsewhere": counts.get("elsewhere", 0),
         "unplaced": counts.get("unplaced", []),
         "wall_s": time.perf_counter() - t0,
