@@ -38,10 +38,10 @@ EXACT_SUITE = (
     '[budget]\nsampler = "exact"\niters = 3\nshots = 50\nreference_time_limit = 5.0\n'
     '[[instance]]\nspec = "mknap1#1"\n'
 )
-# QAOA steps of ~0.1 s (p=1, 20 COBYLA evaluations): slow enough to interrupt or kill mid-run
+# QAOA steps of ~0.1 s (p=1, 15 COBYLA evaluations): slow enough to interrupt or kill mid-run
 QAOA_SUITE = (
     'name = "tiny-qaoa"\nseeds = [0, 1]\nmethods = ["bundle", "subgradient"]\n'
-    '[budget]\nsampler = "qaoa"\np = 1\nshots = 100\nqaoa_maxiter = 20\niters = 5\n'
+    '[budget]\nsampler = "qaoa"\np = 1\nshots = 100\nqaoa_maxiter = 15\niters = 4\n'
     "reference_time_limit = 5.0\n"
     '[[instance]]\nspec = "mknap1#1"\n'
 )
@@ -167,14 +167,21 @@ class _Cluster:
         raise AssertionError("no worker was running a task")
 
     def close(self) -> None:
+        import psutil
+
         self.client.close()
-        for p in reversed(self.procs):
-            p.terminate()
-        for p in self.procs:
+        for p in self.procs:  # workers (nanny and its worker process) and the scheduler, at once
             try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+                tree = [*psutil.Process(p.pid).children(recursive=True), psutil.Process(p.pid)]
+            except psutil.NoSuchProcess:
+                continue
+            for q in tree:
+                try:
+                    q.kill()
+                except psutil.NoSuchProcess:
+                    pass
+        for p in self.procs:
+            p.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

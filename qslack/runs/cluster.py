@@ -308,7 +308,7 @@ def connect(spec: ClusterSpec, *, threads: int | None = None, timeout: float = 6
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # its HTTP server starts anyway: any free port
                 silence_logs=logging.ERROR,
                 resources={"MEMORY": available_memory() // n},
             )
