@@ -371,9 +371,11 @@ class _Driver:
         self.refs[key] = ref
 
     def _takeable(self, run: dict[str, Any]) -> bool:
+        """Not running, or *stale* as the store defines it for every command (its process gone on this
+        host; elsewhere: no live lease and no heartbeat for 10 minutes)."""
         if run["status"] != "running":
             return True
-        return bool(self.store.is_stale(run, after=self.lease_ttl))
+        return bool(self.store.is_stale(run))
 
     def _claim_existing(self, runs: list[dict[str, Any]]) -> tuple[str, str | None]:
         """Under the write lock: ``("reused" | "elsewhere" | "resume" | "new", run id)``."""
