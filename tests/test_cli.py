@@ -18,7 +18,8 @@ def test_import_and_help_do_not_load_heavy_libraries() -> None:
     code = (
         "import sys, qslack, qslack.cli;"
         "from typer.testing import CliRunner; CliRunner().invoke(qslack.cli.app, ['--help']);"
-        "mods=('qiskit','qiskit_aer','ortools','qiskit_optimization','cupy','dimod','dwave');"
+        "mods=('qiskit','qiskit_aer','ortools','qiskit_optimization','cupy','dimod','dwave',"
+        "'dask','distributed','dask_jobqueue');"
         "heavy=[m for m in mods if m in sys.modules];"
         "print(heavy)"
     )

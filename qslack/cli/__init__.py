@@ -671,11 +671,48 @@ def report(
 
 
 # --------------------------------------------------------------------------- sweep
+def _slurm_options(items: list[str] | None) -> dict[str, Any]:
+    """``--slurm KEY=VALUE`` flags as a dict (VALUE read as a TOML value when it is one, else text)."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise QslackError(f"--slurm expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
+
+
 @app.command()
 @_handles_errors
 def sweep(
     suite: Annotated[Path, typer.Argument(help="Suite TOML (instances x methods x seeds).")],
-    workers: Annotated[int, typer.Option("--workers", help="Runs in parallel (one process each).")] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Where runs go: local, local:N (default local:1), a Dask scheduler address "
+            "(tcp://HOST:PORT) or slurm (dask-jobqueue). Default: the suite's [cluster] table.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Shorthand for --cluster local:N.")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="Threads per run (numba/BLAS); default 1 with several run slots."),
+    ] = None,
+    slurm: Annotated[
+        list[str] | None,
+        typer.Option("--slurm", help="Slurm option KEY=VALUE (cores, memory, jobs, queue, gpus, ...)."),
+    ] = None,
+    job_script: Annotated[
+        bool, typer.Option("--job-script", help="Print the Slurm job script and exit (submits nothing).")
+    ] = False,
     db: DbOpt = Path("qslack.db"),
     report_out: Annotated[
         Path | None, typer.Option("--report", help="HTML report path (default: <suite name>-report.html).")
@@ -683,15 +720,27 @@ def sweep(
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the report.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a benchmark suite; a rerun skips finished runs and resumes interrupted ones, then reports."""
+    """Run a benchmark suite on Dask; a rerun skips finished runs and resumes the rest, then reports."""
+    import shlex
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qslack.runs.cluster import parse_cluster, slurm_job_script
     from qslack.runs.sweep import load_suite, plan, run_suite
     from qslack.store.db import Store
 
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise QslackError(f"--workers must be >= 1, got {workers}")
+    if threads is not None and threads < 1:
+        raise QslackError(f"--threads must be >= 1, got {threads}")
     s = load_suite(suite)
+    slurm_opts = _slurm_options(slurm)
+    spec = parse_cluster(cluster, workers=workers, table=s.cluster, slurm=slurm_opts)
+    if job_script:
+        if spec.kind != "slurm":
+            raise QslackError(f"--job-script needs a Slurm cluster (--cluster slurm), not {spec.describe()}")
+        sys.stdout.write(slurm_job_script(spec.options))
+        return
     if report_out is None and not no_report:
         report_out = Path(f"{s.name}-report.html")
     if not no_report:
@@ -707,6 +756,12 @@ def sweep(
         console=err_console,
         disable=as_json,
     )
+    again = ["qslack", "sweep", str(suite), "--db", str(db)]
+    for flag, value in (("--cluster", cluster), ("--workers", workers), ("--threads", threads)):
+        if value is not None:
+            again += [flag, str(value)]
+    for item in slurm or []:
+        again += ["--slurm", item]
     try:
         with progress:
             task = progress.add_task("sweep", total=missing)
@@ -722,11 +777,26 @@ def sweep(
                         soft_wrap=True,
                     )
 
-            out = run_suite(s, db, workers=workers, on_done=done)
-    except KeyboardInterrupt:
+            def note(text: str) -> None:
+                if not as_json:
+                    progress.console.print(text, markup=False, highlight=False)
+
+            out = run_suite(
+                s,
+                db,
+                cluster=cluster,
+                workers=workers,
+                threads=threads,
+                slurm=slurm_opts,
+                on_done=done,
+                on_note=note,
+            )
+    except KeyboardInterrupt as exc:
+        ids = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+        which = f" ({', '.join(ids)})" if ids else ""
         err_console.print(
-            f"interrupted: finished runs are stored; run the same command again to resume "
-            f"(qslack sweep {suite} --db {db})",
+            f"interrupted: {len(ids)} unfinished run(s) marked interrupted{which}; finished runs and every "
+            f"stored step are kept. Resume with the same command: {shlex.join(again)}",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -742,14 +812,19 @@ def sweep(
     if as_json:
         _print_json(out)
     else:
+        extra = [f"{out[k]} {k}" for k in ("resumed", "resubmitted", "elsewhere") if out.get(k)]
         console.print(
-            f"{out['suite']}: {out['runs']} runs, {out['reused']} reused from the store, "
-            f"{out['ran']} run now {out['statuses']} in {out['wall_s']:.0f} s"
+            f"{out['suite']} on {out['cluster']}: {out['runs']} runs, {out['reused']} reused from the store, "
+            f"{out['ran']} run now {out['statuses']}"
+            + (f" ({', '.join(extra)})" if extra else "")
+            + f" in {out['wall_s']:.0f} s"
             + (f"; report {out['report']}" if "report" in out else ""),
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
+        for line in out.get("unplaced", []):
+            console.print(f"not run: {line}", markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- hardware

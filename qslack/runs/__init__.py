@@ -6,7 +6,10 @@
   what it needs;
 - :mod:`qslack.runs.stored`: runs in the store (start, resume, finish);
 - :mod:`qslack.runs.hardware`: hardware runs whose jobs outlive the process;
-- :mod:`qslack.runs.sweep`: suites of runs.
+- :mod:`qslack.runs.sweep`: suites of runs on Dask, this process the store's
+  only writer; :mod:`qslack.runs.cluster` (where: local, a scheduler address,
+  Slurm), :mod:`qslack.runs.remote` (the task a worker runs) and
+  :mod:`qslack.runs.resources` (threads, memory, GPU of a run).
 
 This layer sits above ``dual``, ``samplers``, ``hardware`` and ``store``; only
 the CLI is above it.
