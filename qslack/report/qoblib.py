@@ -207,7 +207,7 @@ def _row(group: Sequence[Mapping[str, Any]], submitter: str, reference: str | No
     if rep_vals and (best is None or better(rep_vals) != best):
         remarks.append(f"After qslack's problem-specific repair: {_num(better(rep_vals))}.")
     if why:
-        remarks.append(why.capitalize() + ".")
+        remarks.append(why[:1].upper() + why[1:] + ".")
     if stats is not None:
         remarks.append(
             "Coefficients: entries of the symmetric matrix of the last QUBO sampled (as in .qs files)."
