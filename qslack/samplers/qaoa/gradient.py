@@ -57,7 +57,7 @@ from qslack.samplers.qaoa._ops import (
 
 __all__ = ["adjoint_gradient", "batch_expectations", "hardware_circuit_evals"]
 
-_ACC_LANES = 64  # accumulator reals per thread: the widest vector (2 << LOW_BITS)
+_ACC_LANES = 4 * 64  # accumulator reals per thread: _NSLOT slots of the widest vector
 
 
 def hardware_circuit_evals(n_evals: int, n_grad_evals: int, p: int, *, shifts_per_angle: int = 2) -> int:
@@ -98,24 +98,35 @@ def hardware_circuit_evals(n_evals: int, n_grad_evals: int, p: int, *, shifts_pe
 
 
 # --------------------------------------------------------------------------- backward intrinsics
+# Each call adds its derivative terms to an accumulator vector at acc[aoff:]; the
+# callers rotate over _NSLOT slots so that consecutive calls do not wait on each
+# other's accumulator (a store-to-load chain would bound the loop otherwise).
+
+_NSLOT = 4
+
+
+def _acc_ptr(context, builder, signature, args, iacc, vty):
+    aa = context.make_array(signature.args[iacc])(context, builder, args[iacc])
+    off = context.cast(builder, args[iacc + 1], signature.args[iacc + 1], types.uint64)
+    return builder.bitcast(builder.gep(aa.data, [off], inbounds=True), vty.as_pointer())
 
 
 def _make_blow(nbits: int):
-    """Intrinsic ``f(x, y, idx, c, s, acc)``: exp(-i b X) (``c, s``) on bits 0..nbits-1 of
-    one vector of both states; ``acc[:lanes] += y * swap_partner(x)`` before each qubit."""
+    """Intrinsic ``f(x, y, idx, c, s, acc, aoff)``: exp(-i b X) (``c, s``) on bits
+    0..nbits-1 of one vector of both states; ``acc[aoff:aoff+lanes] += y * swap_partner(x)``
+    before each qubit."""
     lanes = 2 << nbits
 
     @intrinsic
-    def blow(typingctx, x, y, idx, c, s, acc):
+    def blow(typingctx, x, y, idx, c, s, acc, aoff):
         if not (_float_array(x) and _float_array(y) and _float_array(acc)):
             return None
-        sig = types.void(x, y, idx, c, s, acc)
+        sig = types.void(x, y, idx, c, s, acc, aoff)
 
         def codegen(context, builder, signature, args):
             aty = signature.args[0]
             xa = context.make_array(aty)(context, builder, args[0])
             ya = context.make_array(signature.args[1])(context, builder, args[1])
-            aa = context.make_array(signature.args[5])(context, builder, args[5])
             fty = context.get_value_type(aty.dtype)
             cv, sv = _scalars(context, builder, signature, args, 3, 2, aty)
             vty = ir.VectorType(fty, lanes)
@@ -123,22 +134,23 @@ def _make_blow(nbits: int):
             ix = context.cast(builder, args[2], signature.args[2], types.uint64)
             px = builder.bitcast(builder.gep(xa.data, [ix], inbounds=True), vty.as_pointer())
             py = builder.bitcast(builder.gep(ya.data, [ix], inbounds=True), vty.as_pointer())
-            pa = builder.bitcast(aa.data, vty.as_pointer())
+            pa = _acc_ptr(context, builder, signature, args, 5, vty)
             v = builder.load(px, align=al)
             u = builder.load(py, align=al)
-            d = builder.load(pa, align=al)
             cvec = _splat(builder, vty, [cv])
             svec = _splat(builder, vty, [sv, builder.fmul(sv, ir.Constant(fty, -1.0))])
+            d = None
             for q in range(nbits):
                 perm = [lane ^ (2 << q) ^ 1 for lane in range(lanes)]
                 pv = _shuffle(builder, v, perm)
                 pu = _shuffle(builder, u, perm)
-                d = _fma(builder, u, pv, d)
+                t = builder.fmul(u, pv, flags=_FL)
+                d = t if d is None else builder.fadd(d, t, flags=_FL)
                 v = _fma(builder, svec, pv, builder.fmul(cvec, v, flags=_FL))
                 u = _fma(builder, svec, pu, builder.fmul(cvec, u, flags=_FL))
             builder.store(v, px, align=al)
             builder.store(u, py, align=al)
-            builder.store(d, pa, align=al)
+            builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -150,42 +162,38 @@ _bl1, _bl2, _bl3, _bl4, _bl5 = (_make_blow(k) for k in range(1, LOW_BITS + 1))
 
 
 @intrinsic
-def _bpair(typingctx, x, y, i0, d1, c, s, acc):
+def _bpair(typingctx, x, y, i0, d1, c, s, acc, aoff):
     """Intrinsic: exp(-i b X) on one vector pair of both states, accumulating
-    ``acc[:lanes] += ya * swap(xb) + yb * swap(xa)``."""
+    ``acc[aoff:aoff+lanes] += ya * swap(xb) + yb * swap(xa)``."""
     if not (_float_array(x) and _float_array(y) and _float_array(acc)):
         return None
-    sig = types.void(x, y, i0, d1, c, s, acc)
+    sig = types.void(x, y, i0, d1, c, s, acc, aoff)
 
     def codegen(context, builder, signature, args):
         aty = signature.args[0]
         xa = context.make_array(aty)(context, builder, args[0])
         ya = context.make_array(signature.args[1])(context, builder, args[1])
-        aa = context.make_array(signature.args[6])(context, builder, args[6])
         fty = context.get_value_type(aty.dtype)
         cv, sv = _scalars(context, builder, signature, args, 4, 2, aty)
         lanes = _vec_lanes(aty)
         vty = ir.VectorType(fty, lanes)
         al = aty.dtype.bitwidth // 8
         base = context.cast(builder, args[2], signature.args[2], types.uint64)
-        off = context.cast(builder, args[3], signature.args[3], types.uint64)
-        ib = builder.add(base, off)
+        ib = builder.add(base, context.cast(builder, args[3], signature.args[3], types.uint64))
 
         def ptr(ary, ix):
             return builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer())
 
         px0, px1, py0, py1 = ptr(xa, base), ptr(xa, ib), ptr(ya, base), ptr(ya, ib)
-        pa = builder.bitcast(aa.data, vty.as_pointer())
+        pa = _acc_ptr(context, builder, signature, args, 6, vty)
         a, b = builder.load(px0, align=al), builder.load(px1, align=al)
         ua, ub = builder.load(py0, align=al), builder.load(py1, align=al)
-        d = builder.load(pa, align=al)
         cvec = _splat(builder, vty, [cv])
         svec = _splat(builder, vty, [sv, builder.fmul(sv, ir.Constant(fty, -1.0))])
         sw = [lane ^ 1 for lane in range(lanes)]
         sa, sb = _shuffle(builder, a, sw), _shuffle(builder, b, sw)
         sua, sub = _shuffle(builder, ua, sw), _shuffle(builder, ub, sw)
-        d = _fma(builder, ua, sb, d)
-        d = _fma(builder, ub, sa, d)
+        d = _fma(builder, ub, sa, builder.fmul(ua, sb, flags=_FL))
 
         def rot(p, q):
             return _fma(builder, svec, q, builder.fmul(cvec, p, flags=_FL))
@@ -194,7 +202,68 @@ def _bpair(typingctx, x, y, i0, d1, c, s, acc):
         builder.store(rot(b, sa), px1, align=al)
         builder.store(rot(ua, sub), py0, align=al)
         builder.store(rot(ub, sua), py1, align=al)
-        builder.store(d, pa, align=al)
+        builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _bquad(typingctx, x, y, i0, d1, d2, c, s, acc, aoff):
+    """Intrinsic: exp(-i b X) on two qubits (streams at i0, +d1, +d2, +d1+d2) of both
+    states, accumulating the derivative terms of both qubits at acc[aoff:]."""
+    if not (_float_array(x) and _float_array(y) and _float_array(acc)):
+        return None
+    sig = types.void(x, y, i0, d1, d2, c, s, acc, aoff)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        xa = context.make_array(aty)(context, builder, args[0])
+        ya = context.make_array(signature.args[1])(context, builder, args[1])
+        fty = context.get_value_type(aty.dtype)
+        cv, sv = _scalars(context, builder, signature, args, 5, 2, aty)
+        lanes = _vec_lanes(aty)
+        vty = ir.VectorType(fty, lanes)
+        al = aty.dtype.bitwidth // 8
+        base = context.cast(builder, args[2], signature.args[2], types.uint64)
+        o1 = context.cast(builder, args[3], signature.args[3], types.uint64)
+        o2 = context.cast(builder, args[4], signature.args[4], types.uint64)
+        idx = [base, builder.add(base, o1), builder.add(base, o2), builder.add(builder.add(base, o1), o2)]
+
+        def ptr(ary, ix):
+            return builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer())
+
+        px = [ptr(xa, ix) for ix in idx]
+        py = [ptr(ya, ix) for ix in idx]
+        pa = _acc_ptr(context, builder, signature, args, 7, vty)
+        a = [builder.load(p_, align=al) for p_ in px]
+        u = [builder.load(p_, align=al) for p_ in py]
+        sw = [lane ^ 1 for lane in range(lanes)]
+        sa = [_shuffle(builder, v, sw) for v in a]
+        # derivative terms: qubit 1 pairs (0,1), (2,3); qubit 2 pairs (0,2), (1,3)
+        d = builder.fmul(u[0], sa[1], flags=_FL)
+        for i, j in ((1, 0), (2, 3), (3, 2), (0, 2), (2, 0), (1, 3), (3, 1)):
+            d = _fma(builder, u[i], sa[j], d)
+        minus = ir.Constant(fty, -1.0)
+        cc = _splat(builder, vty, [builder.fmul(cv, cv)])
+        nss = _splat(builder, vty, [builder.fmul(builder.fmul(sv, sv), minus)])
+        csv_ = builder.fmul(cv, sv)
+        csv = _splat(builder, vty, [csv_, builder.fmul(csv_, minus)])
+
+        def quad(v):
+            w12 = builder.fmul(csv, _shuffle(builder, builder.fadd(v[1], v[2]), sw), flags=_FL)
+            w03 = builder.fmul(csv, _shuffle(builder, builder.fadd(v[0], v[3]), sw), flags=_FL)
+
+            def out(p_, q_, t_):
+                return builder.fadd(_fma(builder, nss, q_, builder.fmul(cc, p_, flags=_FL)), t_, flags=_FL)
+
+            return (out(v[0], v[3], w12), out(v[1], v[2], w03), out(v[2], v[1], w03), out(v[3], v[0], w12))
+
+        for p_, r in zip(px, quad(a), strict=True):
+            builder.store(r, p_, align=al)
+        for p_, r in zip(py, quad(u), strict=True):
+            builder.store(r, p_, align=al)
+        builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -231,12 +300,16 @@ def _scalar_bpair(x0, x1, y0, y1, c, s):
 @njit(fastmath=_FM, cache=True)
 def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
     """exp(-i b X_q) (``c, s``) on bits lo <= q < hi of both states; returns
-    ``sum_q Im <y| X_q |x>`` taken before each qubit's rotation (float64)."""
+    ``sum_q Im <y| X_q |x>`` taken before each qubit's rotation (float64).
+
+    ``acc``: scratch of ``_NSLOT * 64`` reals of the states' dtype.
+    """
     for k in range(acc.shape[0]):
         acc[k] = 0.0
     total = 0.0
     nn = _U(xs.shape[0] // 2)
     va = _U(VEC_BYTES // (2 * xs.itemsize))
+    va_bits = 2 if xs.itemsize == 8 else 3
     q = lo
     if q == 0:
         q = min(hi, LOW_BITS)
@@ -244,62 +317,80 @@ def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
         ng = _U(xs.shape[0]) // step
         if q == 5:
             for h in range(ng):
-                _bl5(xs, ys, step * h, c, s, acc)
+                _bl5(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
         elif q == 4:
             for h in range(ng):
-                _bl4(xs, ys, step * h, c, s, acc)
+                _bl4(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
         elif q == 3:
             for h in range(ng):
-                _bl3(xs, ys, step * h, c, s, acc)
+                _bl3(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
         elif q == 2:
             for h in range(ng):
-                _bl2(xs, ys, step * h, c, s, acc)
+                _bl2(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
         else:
             for h in range(ng):
-                _bl1(xs, ys, step * h, c, s, acc)
+                _bl1(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
     while q < hi:
         s1 = _U(1) << _U(q)
         d1 = _U(2) * s1
-        if s1 % va != 0:
+        if q < va_bits:
             for h in range(_U(0), nn, _U(2) * s1):
                 b = _U(2) * h
                 total += _scalar_bpair(
                     xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], ys[b : b + d1], ys[b + d1 : b + _U(2) * d1], c, s
                 )
+            q += 1
+        elif q + 1 < hi:
+            s2 = _U(2) * s1
+            d2 = _U(2) * s2
+            k = _U(0)
+            for h in range(_U(0), nn, _U(2) * s2):
+                for m in range(h, h + s2, _U(2) * s1):
+                    for u in range(_U(0), s1, va):
+                        _bquad(xs, ys, _U(2) * (m + u), d1, d2, c, s, acc, (k & _U(3)) * _U(64))
+                        k += _U(1)
+            q += 2
         else:
+            k = _U(0)
             for h in range(_U(0), nn, _U(2) * s1):
                 for u in range(_U(0), s1, va):
-                    _bpair(xs, ys, _U(2) * (h + u), d1, c, s, acc)
-        q += 1
+                    _bpair(xs, ys, _U(2) * (h + u), d1, c, s, acc, (k & _U(3)) * _U(64))
+                    k += _U(1)
+            q += 1
     for k in range(acc.shape[0] // 2):
         total += np.float64(acc[2 * k]) - np.float64(acc[2 * k + 1])
     return total
+
+
+@njit(fastmath=True, cache=True)
+def _phase_deriv(xs, ys, ds, shift):
+    """sum_k (ds[k] + shift) Im(conj(ys[k]) xs[k]) in float64 (a vectorised reduction)."""
+    acc = 0.0
+    for t in range(_U(ds.shape[0])):
+        i = _U(2) * t
+        d = np.float64(ds[t]) + shift
+        acc += d * (np.float64(ys[i]) * np.float64(xs[i + _U(1)]) - np.float64(ys[i + _U(1)]) * np.float64(xs[i]))
+    return acc
 
 
 @njit(fastmath=_FM, cache=True)
 def phase_adj_slice(xs, ys, ds, g, shift, undo, lowp):
     """``sum_k (ds[k] + shift) Im(conj(ys[k]) xs[k])`` (float64); then with ``undo``
     both states times ``exp(+i g (ds + shift))``."""
-    acc = 0.0
-    n = _U(ds.shape[0])
+    acc = _phase_deriv(xs, ys, ds, shift)
     if not undo:
-        for t in range(n):
-            i = _U(2) * t
-            d = np.float64(ds[t]) + shift
-            acc += d * np.float64(ys[i] * xs[i + _U(1)] - ys[i + _U(1)] * xs[i])
         return acc
+    n = _U(ds.shape[0])
     g0 = g * shift
     if lowp:
         for t in range(n):
             i = _U(2) * t
             j = i + _U(1)
-            d = np.float64(ds[t]) + shift
+            c, s = cos_sin32(g * ds[t] + g0)
             xr = xs[i]
             xi = xs[j]
             yr = ys[i]
             yi = ys[j]
-            acc += d * np.float64(yr * xi - yi * xr)
-            c, s = cos_sin32(g * ds[t] + g0)
             xs[i] = xr * c - xi * s
             xs[j] = xi * c + xr * s
             ys[i] = yr * c - yi * s
@@ -308,13 +399,11 @@ def phase_adj_slice(xs, ys, ds, g, shift, undo, lowp):
         for t in range(n):
             i = _U(2) * t
             j = i + _U(1)
-            d = np.float64(ds[t]) + shift
+            c, s = cos_sin(g * ds[t] + g0)
             xr = xs[i]
             xi = xs[j]
             yr = ys[i]
             yi = ys[j]
-            acc += d * (yr * xi - yi * xr)
-            c, s = cos_sin(g * ds[t] + g0)
             xs[i] = xr * c - xi * s
             xs[j] = xi * c + xr * s
             ys[i] = yr * c - yi * s
@@ -331,14 +420,12 @@ def init_adj_slice(xs, ys, ds, shift, mode, thr, inv_alpha):
     acc = 0.0
     n = _U(ds.shape[0])
     if mode == 1:
+        acc = expect_slice(xs, ds, shift)
         for t in range(n):
             i = _U(2) * t
             d = np.float64(ds[t]) + shift
-            xr = xs[i]
-            xi = xs[i + _U(1)]
-            acc += (np.float64(xr) * xr + np.float64(xi) * xi) * d
-            ys[i] = xr * d
-            ys[i + _U(1)] = xi * d
+            ys[i] = xs[i] * d
+            ys[i + _U(1)] = xs[i + _U(1)] * d
     else:
         for t in range(n):
             i = _U(2) * t

@@ -14,14 +14,14 @@ The simulator owns **one** state buffer of ``2**n`` amplitudes; an evaluation
 allocates nothing else of that size (the gradient adds one more state, kept).
 
 * The qubits are split into groups.  Group 0 is the ``B`` lowest qubits
-  (``B = block_bits``: a block of ``2**B`` amplitudes, 256 KiB by default, stays
+  (``B = block_bits``: a block of ``2**B`` amplitudes, 512 KiB by default, stays
   in the per-core L2 cache).  The higher qubits are split into as few groups as
   possible, each of at most ``B - row_bits`` qubits.
 * A *pass* walks over the state once, one L2-sized chunk at a time (``prange``
   over chunks), and applies to each chunk every operation it can before the chunk
   goes back to memory.  For group 0 a chunk is a contiguous block; for a higher
   group ``[a, b)`` a chunk is the ``2**(b - a)`` rows of ``2**c`` contiguous
-  amplitudes (``c >= row_bits``: at least one 64-byte cache line) that differ
+  amplitudes (``c >= row_bits``: rows of at least 512 bytes) that differ
   only in the qubits ``a..b-1``; they are gathered into a per-thread scratch
   buffer (power-of-two strides would thrash the cache sets in place), rotated,
   and scattered back.
@@ -29,10 +29,9 @@ allocates nothing else of that size (the gradient adds one more state, kept).
   different qubits commute, so the layers alternate the order of their groups
   and one pass carries the last group of layer ``l``, the phase of layer
   ``l + 1`` and the first group of layer ``l + 1``.  The initial ``|+>`` fill is
-  fused into the first pass.  With two groups (``n <= 2 B - row_bits``: 28 qubits
-  at complex128, 29 at complex64 by default) an evaluation of depth ``p`` makes
-  ``p + 1`` passes over the state, the last one read-only when only the energy
-  is wanted (:meth:`StatevectorSimulator.run_expectation`).
+  fused into the first pass.  With two groups (``n <= 2 B - row_bits``: 25 qubits
+  at complex128, 26 at complex64 by default) an evaluation of depth ``p`` makes
+  ``p + 1`` passes over the state; with ``k`` groups, ``(k - 1) p + 1``.
 * The mixer uses the tangent form of :mod:`~qslack.samplers.qaoa._ops` (one
   fused multiply-add and one shuffle per vector and qubit, 1.5 per qubit two
   qubits at a time), its scalars folded into the phase; the rotations are
@@ -83,7 +82,7 @@ __all__ = [
     "state_bytes",
 ]
 
-DEFAULT_BLOCK_BITS = 14  # 2**14 complex128 = 256 KiB (complex64: 15)
+DEFAULT_BLOCK_BITS = 15  # 2**15 complex128 = 512 KiB, the L2 cache (complex64: 16)
 _MIN_ROW_BITS = 5  # the GPU kernel's rows (coalesced global reads)
 
 # --------------------------------------------------------------------------- memory
@@ -424,13 +423,18 @@ def _cvar_select(e, w, alpha):
 
 
 def default_block_bits(dtype) -> int:
-    """Block size (log2 amplitudes) whose block is 256 KiB: 14 (complex128), 15 (complex64)."""
+    """Block size (log2 amplitudes) whose block is 512 KiB: 15 (complex128), 16 (complex64)."""
     return DEFAULT_BLOCK_BITS + (1 if np.dtype(dtype) == np.complex64 else 0)
 
 
 def default_row_bits(dtype) -> int:
-    """log2 of the amplitudes in one 64-byte cache line: 2 (complex128), 3 (complex64)."""
-    return 3 if np.dtype(dtype) == np.complex64 else 2
+    """log2 of the amplitudes in a 512-byte row: 5 (complex128), 6 (complex64).
+
+    Shorter rows make fewer passes (bigger gathered groups) but a gathered
+    pass over rows of 256 bytes or less ran ~2x slower on the development
+    machine (one TLB miss and one DRAM page per row), more than the pass saved.
+    """
+    return 6 if np.dtype(dtype) == np.complex64 else 5
 
 
 def _groups(n: int, bb: int, min_row_bits: int = _MIN_ROW_BITS) -> list[tuple[int, int, int]]:
@@ -535,12 +539,12 @@ class StatevectorSimulator:
     threads : int, optional
         numba threads for this simulator's kernels (default: numba's setting).
     block_bits : int, optional
-        log2 of the chunk size in amplitudes (default 14 for complex128, 15 for
-        complex64: 256 KiB, in the L2 cache).  Exposed so tests can force small
+        log2 of the chunk size in amplitudes (default 15 for complex128, 16 for
+        complex64: 512 KiB, the L2 cache).  Exposed so tests can force small
         blocks.
     row_bits : int, optional
-        Smallest row (log2 amplitudes) of a gathered chunk (default one 64-byte
-        cache line: 2 for complex128, 3 for complex64).
+        Smallest row (log2 amplitudes) of a gathered chunk (default 512 bytes:
+        5 for complex128, 6 for complex64).
     diag_dtype : {np.float64, np.float32}
         The diagonal's dtype this simulator is sized for (memory check only;
         every method accepts a float64 or a float32 diagonal).
@@ -615,7 +619,7 @@ class StatevectorSimulator:
 
         Examples
         --------
-        >>> StatevectorSimulator(20, block_bits=14).n_passes(2)
+        >>> StatevectorSimulator(20).n_passes(2)
         3
         """
         return len(_schedule(int(p), len(self._groups)))
