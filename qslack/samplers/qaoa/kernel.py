@@ -64,6 +64,7 @@ from numba import njit, prange
 
 from qslack._sys import available_memory
 from qslack.exceptions import ResourceError, ValidationError
+from qslack.memory import format_bytes
 from qslack.samplers.qaoa._ops import (
     _FM,
     copy_slice,
@@ -115,20 +116,7 @@ def validate_args(n: int, dtype, block_bits: int, bb_range: tuple[int, int]) -> 
     return n, dt, bb
 
 
-def _gib(x: int | float) -> str:
-    """A byte count in words; exact for sizes a float cannot hold.
-
-    Examples
-    --------
-    >>> _gib(3 * 2**29)
-    '1.5 GiB'
-    >>> _gib(16 * 2**52)
-    '2^56 bytes'
-    """
-    x = int(x)
-    if x >= 1 << 60:
-        return f"2^{x.bit_length() - 1} bytes" if x & (x - 1) == 0 else f"~2^{math.log2(x):.1f} bytes"
-    return f"{x / 2**30:.1f} GiB"
+_gib = format_bytes  # the GPU kernel's name for it
 
 
 def check_memory(
@@ -163,8 +151,13 @@ def check_memory(
     >>> check_memory(40, available=2**34)
     Traceback (most recent call last):
     ...
-    qslack.exceptions.ResourceError: n=40 needs 16384.0 GiB for the complex128 state (+ diagonal); \
-this machine has 16.0 GiB available
+    qslack.exceptions.ResourceError: n=40 needs 16384.0 GiB for the complex128 state (+ diagonal, \
+24576.0 GiB in all); 16.0 GiB available (min of MemAvailable and the cgroup limit)
+    >>> check_memory(52, available=2**34)
+    Traceback (most recent call last):
+    ...
+    qslack.exceptions.ResourceError: n=52 needs 2^56 bytes for the complex128 state (+ diagonal, \
+~2^56.6 bytes in all); 16.0 GiB available (min of MemAvailable and the cgroup limit)
     """
     n = int(n)
     if n < 0:
@@ -175,8 +168,9 @@ this machine has 16.0 GiB available
     avail = available_memory() if available is None else int(available)
     if total > avail:
         raise ResourceError(
-            f"n={n} needs {_gib(need)} for the {dt.name} state (+ diagonal); "
-            f"this machine has {_gib(avail)} available"
+            f"n={n} needs {format_bytes(need)} for the {dt.name} state (+ diagonal, "
+            f"{format_bytes(total)} in all); {format_bytes(avail)} available "
+            "(min of MemAvailable and the cgroup limit)"
         )
 
 
