@@ -89,6 +89,20 @@ def _quadratic(U, c, const, out, shift, L, nthreads):
             _block(U, c, const, n, L, blk, T, lin, Lh, out[blk * blen : (blk + 1) * blen], shift)
 
 
+@njit(cache=True)
+def _quadratic_serial(U, c, const, out, shift, L):
+    n = c.shape[0]
+    T = _low_table(U, c, L)
+    blen = 1 << L
+    lin = np.empty(blen)
+    Lh = np.empty(max(L, 1))
+    for blk in range(1 << (n - L)):
+        _block(U, c, const, n, L, blk, T, lin, Lh, out[blk * blen : (blk + 1) * blen], shift)
+
+
+_PARALLEL_MIN_BITS = 16  # below, one thread (waking the pool costs more than the work)
+
+
 def quadratic_blocked(
     U: np.ndarray, c: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None, dtype=np.float64,
     shift: float = 0.0,
@@ -125,7 +139,10 @@ def quadratic_blocked(
         out = np.empty(1 << n, dtype=dtype)
     if out.shape != (1 << n,) or out.dtype not in (np.float64, np.float32) or not out.flags.c_contiguous:
         raise ValueError(f"out must be a contiguous float64/float32 array of shape ({1 << n},)")
-    _quadratic(U, c, float(const), out, float(shift), min(n, LOW_BITS), numba.get_num_threads())
+    if n < _PARALLEL_MIN_BITS or numba.get_num_threads() == 1:
+        _quadratic_serial(U, c, float(const), out, float(shift), min(n, LOW_BITS))
+    else:
+        _quadratic(U, c, float(const), out, float(shift), min(n, LOW_BITS), numba.get_num_threads())
     return out
 
 

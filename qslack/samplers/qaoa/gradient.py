@@ -364,7 +364,11 @@ def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
 
 @njit(fastmath=True, cache=True)
 def _phase_deriv(xs, ys, ds, shift):
-    """sum_k (ds[k] + shift) Im(conj(ys[k]) xs[k]) in float64 (a vectorised reduction)."""
+    """sum_k (ds[k] + shift) Im(conj(ys[k]) xs[k]) in float64 (a vectorised reduction).
+
+    Any constant may be added to the diagonal here (``Im <lam|psi> = 0``); the
+    callers centre it so that no large constant cancels in float32.
+    """
     acc = 0.0
     for t in range(_U(ds.shape[0])):
         i = _U(2) * t
@@ -374,10 +378,10 @@ def _phase_deriv(xs, ys, ds, shift):
 
 
 @njit(fastmath=_FM, cache=True)
-def phase_adj_slice(xs, ys, ds, g, shift, undo, lowp):
-    """``sum_k (ds[k] + shift) Im(conj(ys[k]) xs[k])`` (float64); then with ``undo``
+def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, lowp):
+    """``sum_k (ds[k] + dshift) Im(conj(ys[k]) xs[k])`` (float64); then with ``undo``
     both states times ``exp(+i g (ds + shift))``."""
-    acc = _phase_deriv(xs, ys, ds, shift)
+    acc = _phase_deriv(xs, ys, ds, dshift)
     if not undo:
         return acc
     n = _U(ds.shape[0])
@@ -412,10 +416,12 @@ def phase_adj_slice(xs, ys, ds, g, shift, undo, lowp):
 
 
 @njit(fastmath=_FM, cache=True)
-def init_adj_slice(xs, ys, ds, shift, mode, thr, inv_alpha):
-    """ys = W xs with W = ds + shift (mode 1) or min(ds + shift - thr, 0) / alpha (mode 2).
+def init_adj_slice(xs, ys, ds, shift, dshift, mode, thr, inv_alpha):
+    """ys = W xs with W = ds + dshift (mode 1) or min(ds + shift - thr, 0) / alpha (mode 2).
 
-    Returns ``sum |xs|^2 (ds + shift)`` (the energy share; mode 1).
+    Returns ``sum |xs|^2 (ds + shift)`` (the energy share; mode 1).  ``dshift``
+    is ``shift`` minus a centring constant: the gradient of ``<psi|D - c|psi>``
+    is that of ``<psi|D|psi>``, without the rounding of a large ``c``.
     """
     acc = 0.0
     n = _U(ds.shape[0])
@@ -423,7 +429,7 @@ def init_adj_slice(xs, ys, ds, shift, mode, thr, inv_alpha):
         acc = expect_slice(xs, ds, shift)
         for t in range(n):
             i = _U(2) * t
-            d = np.float64(ds[t]) + shift
+            d = np.float64(ds[t]) + dshift
             ys[i] = xs[i] * d
             ys[i + _U(1)] = xs[i + _U(1)] * d
     else:
@@ -444,6 +450,7 @@ def _adj_range(
     y,
     diag,
     shift,
+    dshift,
     lowp,
     a,
     b,
@@ -519,7 +526,14 @@ def _adj_range(
                 k = base + (r << a)
                 dst = r * rlen2
                 out[0] += init_adj_slice(
-                    Xs[dst : dst + rlen2], Ys[dst : dst + rlen2], diag[k : k + rlen], shift, init, thr, inv_alpha
+                    Xs[dst : dst + rlen2],
+                    Ys[dst : dst + rlen2],
+                    diag[k : k + rlen],
+                    shift,
+                    dshift,
+                    init,
+                    thr,
+                    inv_alpha,
                 )
         for j in range(nb):
             out[1 + j] += rot_bits_adj(Xs, Ys, lo_bit, w, bc[j], bs[j], acc)
@@ -529,7 +543,14 @@ def _adj_range(
                     k = base + (r << a)
                     dst = r * rlen2
                     out[1 + nb + j] += phase_adj_slice(
-                        Xs[dst : dst + rlen2], Ys[dst : dst + rlen2], diag[k : k + rlen], g, shift, bundo[j], lowp
+                        Xs[dst : dst + rlen2],
+                        Ys[dst : dst + rlen2],
+                        diag[k : k + rlen],
+                        g,
+                        shift,
+                        dshift,
+                        bundo[j],
+                        lowp,
                     )
         if write:
             for r in range(nrows):
@@ -545,6 +566,7 @@ def _adj_pass(
     y,
     diag,
     shift,
+    dshift,
     lowp,
     n,
     a,
@@ -580,6 +602,7 @@ def _adj_pass(
             y,
             diag,
             shift,
+            dshift,
             lowp,
             a,
             b,
@@ -643,6 +666,9 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
     empty_f = np.zeros(0)
     value = 0.0
     thr = 0.0
+    # centre the diagonal for lam and the phase derivatives (any constant is exact)
+    sample = d[:: max(1, d.size // 4096)]
+    dshift = -float(np.mean(sample, dtype=np.float64))  # D - centre = ds - mean(ds)
     if objective == "expectation":
         for ipass, (grp, ops) in enumerate(passes[:-1]):
             sim._apply_pass(grp, ops, d, g, b, shift, ipass == 0, False)
@@ -652,6 +678,7 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
         sim._ready = True
         value, thr = sim._cvar_and_threshold(d, alpha, shift)
         init = 2
+        dshift = shift - thr
     dg = np.zeros(p)
     db = np.zeros(p)
     for ipass in range(len(passes) - 1, -1, -1):
@@ -682,6 +709,7 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
             y,
             d,
             shift,
+            dshift,
             sim._lowp,
             n,
             a,
@@ -710,7 +738,7 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
         else:
             res = np.zeros(1 + 2 * len(rev))
             w = bq - a + cbits
-            _adj_range(*args[:5], *args[6:9], X[0], Y[0], acc[0], *args[12:], 0, 1 << (n - w), res)
+            _adj_range(*args[:6], *args[7:10], X[0], Y[0], acc[0], *args[13:], 0, 1 << (n - w), res)
         if this_init == 1:
             value = float(res[0])
         nb = len(rev)
