@@ -109,7 +109,10 @@ def test_batch_matches_single_evaluations():
         kw = {} if bb is None else {"block_bits": bb}
         sim = StatevectorSimulator(n, **kw)
         got = sim.run_expectation_batch(diag, G, B, scale=1.3)
-        want = [StatevectorSimulator(n, **kw).run_expectation(diag, g, b, scale=1.3) for g, b in zip(G, B)]
+        want = [
+            StatevectorSimulator(n, **kw).run_expectation(diag, g, b, scale=1.3)
+            for g, b in zip(G, B, strict=True)
+        ]
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
         # the buffer holds the last set's state
         last = StatevectorSimulator(n, **kw).run(diag, G[-1], B[-1], scale=1.3).copy()
@@ -128,7 +131,9 @@ def test_sampler_uses_the_exact_gradient_and_counts_it():
     # every gradient call also returned the value; the final re-evaluation is one more
     assert gi["n_evals"] == gi["n_grad_evals"] + 1
     assert gi["final_value"] < gi["history"][0]
-    assert hardware_circuit_evals(gi["n_evals"], gi["n_grad_evals"], 2) == gi["n_evals"] + 8 * gi["n_grad_evals"]
+    assert (
+        hardware_circuit_evals(gi["n_evals"], gi["n_grad_evals"], 2) == gi["n_evals"] + 8 * gi["n_grad_evals"]
+    )
     # a local optimum: the gradient there is ~0
     _, dg, db = StatevectorSimulator(8).gradient(
         q.diagonal(), gi["angles"]["gammas"], gi["angles"]["betas"], scale=gi["scale"]

@@ -104,7 +104,12 @@ _PARALLEL_MIN_BITS = 16  # below, one thread (waking the pool costs more than th
 
 
 def quadratic_blocked(
-    U: np.ndarray, c: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None, dtype=np.float64,
+    U: np.ndarray,
+    c: np.ndarray,
+    const: float = 0.0,
+    *,
+    out: np.ndarray | None = None,
+    dtype=np.float64,
     shift: float = 0.0,
 ) -> np.ndarray:
     """``x'Ux + c'x + const - shift`` for every ``x`` in ``{0,1}^n`` (``U`` strictly upper).

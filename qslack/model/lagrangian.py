@@ -301,7 +301,13 @@ class LagrangianForm:
         return self._mask[1]
 
     def diagonal(
-        self, lam: Any, rho: Any = None, *, out: np.ndarray | None = None, dtype=np.float64, shift: float = 0.0
+        self,
+        lam: Any,
+        rho: Any = None,
+        *,
+        out: np.ndarray | None = None,
+        dtype=np.float64,
+        shift: float = 0.0,
     ) -> np.ndarray:
         """``f + lam . g + (rho / 2) . g**2 - shift`` over all ``2**n`` states.
 

@@ -42,7 +42,6 @@ from qslack.samplers.qaoa._ops import (
     VEC_BYTES,
     _float_array,
     _fma,
-    _ptrs,
     _scalars,
     _shuffle,
     _splat,
@@ -337,7 +336,12 @@ def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
             for h in range(_U(0), nn, _U(2) * s1):
                 b = _U(2) * h
                 total += _scalar_bpair(
-                    xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], ys[b : b + d1], ys[b + d1 : b + _U(2) * d1], c, s
+                    xs[b : b + d1],
+                    xs[b + d1 : b + _U(2) * d1],
+                    ys[b : b + d1],
+                    ys[b + d1 : b + _U(2) * d1],
+                    c,
+                    s,
                 )
             q += 1
         elif q + 1 < hi:
@@ -373,7 +377,9 @@ def _phase_deriv(xs, ys, ds, shift):
     for t in range(_U(ds.shape[0])):
         i = _U(2) * t
         d = np.float64(ds[t]) + shift
-        acc += d * (np.float64(ys[i]) * np.float64(xs[i + _U(1)]) - np.float64(ys[i + _U(1)]) * np.float64(xs[i]))
+        acc += d * (
+            np.float64(ys[i]) * np.float64(xs[i + _U(1)]) - np.float64(ys[i + _U(1)]) * np.float64(xs[i])
+        )
     return acc
 
 
@@ -518,7 +524,14 @@ def _adj_range(
                     k = base + (r << a)
                     dst = r * rlen2
                     phase_slice(
-                        Xs[dst : dst + rlen2], diag[k : k + rlen], g, fphi[i], fmag[i], shift, fill and i == 0, lowp
+                        Xs[dst : dst + rlen2],
+                        diag[k : k + rlen],
+                        g,
+                        fphi[i],
+                        fmag[i],
+                        shift,
+                        fill and i == 0,
+                        lowp,
                     )
             trot_bits(Xs, lo_bit, w, ftt[i], fflip[i])
         if init > 0:
@@ -770,12 +783,43 @@ def _batch_run(states, scratch, d, n, groups, pass_grp, pass_nops, gam, phi, mag
             no = pass_nops[k]
             want = k == npass - 1
             if gi == 0:
-                e = _block_range_ext(x, d, b, gam[i, k, :no], phi[i, k, :no], mag[i, k, :no], tt[i, k, :no],
-                                     flip[i, k, :no], shift, k == 0, lowp, want, 0, 1 << (n - b))
+                e = _block_range_ext(
+                    x,
+                    d,
+                    b,
+                    gam[i, k, :no],
+                    phi[i, k, :no],
+                    mag[i, k, :no],
+                    tt[i, k, :no],
+                    flip[i, k, :no],
+                    shift,
+                    k == 0,
+                    lowp,
+                    want,
+                    0,
+                    1 << (n - b),
+                )
             else:
                 nchunk = 1 << (n - (b - a) - cb)
-                e = _gather_range_ext(x, d, a, b, cb, scratch[i], gam[i, k, :no], phi[i, k, :no], mag[i, k, :no],
-                                      tt[i, k, :no], flip[i, k, :no], shift, lowp, want, True, 0, nchunk)
+                e = _gather_range_ext(
+                    x,
+                    d,
+                    a,
+                    b,
+                    cb,
+                    scratch[i],
+                    gam[i, k, :no],
+                    phi[i, k, :no],
+                    mag[i, k, :no],
+                    tt[i, k, :no],
+                    flip[i, k, :no],
+                    shift,
+                    lowp,
+                    want,
+                    True,
+                    0,
+                    nchunk,
+                )
         out[i] = e
 
 
@@ -814,13 +858,21 @@ def batch_expectations(sim, d, G, B, shift):
         for k, (_, ops) in enumerate(passes):
             a_, b_, c_, t_, f_ = sim._pass_ops(ops, G[i], B[i])
             no = len(ops)
-            gam[i, k, :no], phi[i, k, :no], mag[i, k, :no], tt[i, k, :no], flip[i, k, :no] = a_, b_, c_, t_, f_
+            gam[i, k, :no], phi[i, k, :no], mag[i, k, :no], tt[i, k, :no], flip[i, k, :no] = (
+                a_,
+                b_,
+                c_,
+                t_,
+                f_,
+            )
         mag[i, 0, 0] *= 2.0 ** (-0.5 * n)
     groups = np.array(sim._groups, dtype=np.int64)
     pass_grp = np.array([grp for grp, _ in passes], dtype=np.int64)
     pass_nops = np.array([len(ops) for _, ops in passes], dtype=np.int64)
     states = np.empty((nset, 2 << n), dtype=sim._rdt)
     scratch = np.empty((nset, 2 << min(n, sim.block_bits)), dtype=sim._rdt)
-    _batch_run(states, scratch, d, n, groups, pass_grp, pass_nops, gam, phi, mag, tt, flip, shift, sim._lowp, out)
+    _batch_run(
+        states, scratch, d, n, groups, pass_grp, pass_nops, gam, phi, mag, tt, flip, shift, sim._lowp, out
+    )
     sim._x[:] = states[-1]
     return out
