@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 _FM = {"contract"}  # fused multiply-add only: no reassociation, no finite-math assumptions
 _U = np.uint64
@@ -135,6 +135,34 @@ def cos_sin32(x):
 # --------------------------------------------------------------------------- phases
 
 
+def sincos_like(ref, x):
+    """(cos x, sin x) in the precision of ``ref`` (a float32 or float64 scalar); numba only."""
+    raise NotImplementedError("numba-only helper")
+
+
+def as_like(ref, v):
+    """``v`` cast to the type of ``ref``; numba only."""
+    raise NotImplementedError("numba-only helper")
+
+
+def _is_f32(ty) -> bool:
+    return isinstance(ty, types.Float) and ty.bitwidth == 32
+
+
+@overload(sincos_like, jit_options={"fastmath": _FM})
+def _ol_sincos_like(ref, x):
+    if _is_f32(ref):
+        return lambda ref, x: cos_sin32(x)
+    return lambda ref, x: cos_sin(x)
+
+
+@overload(as_like)
+def _ol_as_like(ref, v):
+    if _is_f32(ref):
+        return lambda ref, v: np.float32(v)
+    return lambda ref, v: np.float64(v)
+
+
 @njit(fastmath=_FM, cache=True)
 def phase_slice(xs, ds, g, phi, mag, shift, fill, lowp):
     """xs[t] <- mag * exp(-i (g (ds[t] + shift) - phi)) * (xs[t], or 1 if ``fill``).
@@ -142,45 +170,28 @@ def phase_slice(xs, ds, g, phi, mag, shift, fill, lowp):
     ``xs`` is a float view of ``len(ds)`` amplitudes; ``mag * exp(i phi)`` is a
     scalar folded into the phase (the mixer scalars of the layer, the ``|+>``
     amplitude); ``shift`` is added to the diagonal (the offset a float32
-    diagonal was stored without).  ``lowp``: float32 polynomials.
+    diagonal was stored without).  float32 views use float32 polynomials after
+    the float64 range reduction (``lowp`` is implied by the dtype).
     """
     g0 = g * shift - phi
     n = _U(ds.shape[0])
-    if lowp:
-        m32 = np.float32(mag)
-        if fill:
-            for t in range(n):
-                c, s = cos_sin32(g * ds[t] + g0)
-                i = _U(2) * t
-                xs[i] = m32 * c
-                xs[i + _U(1)] = -m32 * s
-        else:
-            for t in range(n):
-                c, s = cos_sin32(g * ds[t] + g0)
-                c = c * m32
-                s = s * m32
-                i = _U(2) * t
-                re = xs[i]
-                im = xs[i + _U(1)]
-                xs[i] = re * c + im * s
-                xs[i + _U(1)] = im * c - re * s
+    m = as_like(xs[0], mag)
+    if fill:
+        for t in range(n):
+            c, s = sincos_like(m, g * ds[t] + g0)
+            i = _U(2) * t
+            xs[i] = m * c
+            xs[i + _U(1)] = -m * s
     else:
-        if fill:
-            for t in range(n):
-                c, s = cos_sin(g * ds[t] + g0)
-                i = _U(2) * t
-                xs[i] = mag * c
-                xs[i + _U(1)] = -mag * s
-        else:
-            for t in range(n):
-                c, s = cos_sin(g * ds[t] + g0)
-                c = c * mag
-                s = s * mag
-                i = _U(2) * t
-                re = xs[i]
-                im = xs[i + _U(1)]
-                xs[i] = re * c + im * s
-                xs[i + _U(1)] = im * c - re * s
+        for t in range(n):
+            c, s = sincos_like(m, g * ds[t] + g0)
+            c = c * m
+            s = s * m
+            i = _U(2) * t
+            re = xs[i]
+            im = xs[i + _U(1)]
+            xs[i] = re * c + im * s
+            xs[i + _U(1)] = im * c - re * s
 
 
 @njit(fastmath=True, cache=True)
@@ -384,10 +395,8 @@ def _make_tquad(flip: bool):
     return tquad
 
 
-_tlow = [_make_tlow(k, False) for k in range(1, LOW_BITS + 1)]
-_tlowx = [_make_tlow(k, True) for k in range(1, LOW_BITS + 1)]
-_tl1, _tl2, _tl3, _tl4, _tl5 = _tlow
-_tx1, _tx2, _tx3, _tx4, _tx5 = _tlowx
+_tl5 = _make_tlow(LOW_BITS, False)
+_tx5 = _make_tlow(LOW_BITS, True)
 _tpair = _make_tpair(False)
 _tpairx = _make_tpair(True)
 _tquad = _make_tquad(False)
@@ -418,41 +427,28 @@ def _scalar_tpair(p0, p1, t, flip):
 
 @njit(fastmath=_FM, cache=True)
 def _trot_low(xs, k, t, flip):
-    """Tangent form on bits 0..k-1 (1 <= k <= LOW_BITS) of the amplitudes of xs."""
-    step = _U(2 << k)
-    ng = _U(xs.shape[0]) // step
-    if flip:
-        if k == 5:
+    """Tangent form on bits 0..k-1 (1 <= k <= LOW_BITS) of the amplitudes of xs.
+
+    ``k = LOW_BITS``: one vector intrinsic per ``2**LOW_BITS`` amplitudes; fewer
+    bits (tiny blocks only) go through scalar code.
+    """
+    if k == LOW_BITS:
+        step = _U(2 << LOW_BITS)
+        ng = _U(xs.shape[0]) // step
+        if flip:
             for h in range(ng):
                 _tx5(xs, step * h, t)
-        elif k == 4:
-            for h in range(ng):
-                _tx4(xs, step * h, t)
-        elif k == 3:
-            for h in range(ng):
-                _tx3(xs, step * h, t)
-        elif k == 2:
-            for h in range(ng):
-                _tx2(xs, step * h, t)
         else:
-            for h in range(ng):
-                _tx1(xs, step * h, t)
-    else:
-        if k == 5:
             for h in range(ng):
                 _tl5(xs, step * h, t)
-        elif k == 4:
-            for h in range(ng):
-                _tl4(xs, step * h, t)
-        elif k == 3:
-            for h in range(ng):
-                _tl3(xs, step * h, t)
-        elif k == 2:
-            for h in range(ng):
-                _tl2(xs, step * h, t)
-        else:
-            for h in range(ng):
-                _tl1(xs, step * h, t)
+        return
+    nn = _U(xs.shape[0] // 2)
+    for q in range(k):
+        s1 = _U(1) << _U(q)
+        d1 = _U(2) * s1
+        for h in range(_U(0), nn, _U(2) * s1):
+            b = _U(2) * h
+            _scalar_tpair(xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], t, flip)
 
 
 @njit(fastmath=_FM, cache=True)
@@ -516,127 +512,3 @@ def trot_bits(xs, lo, hi, t, flip):
         else:
             _trot1(xs, q, t, flip)
             q += 1
-
-
-# --------------------------------------------------------------------------- plain (c, s) form
-
-
-def _make_low(nbits: int):
-    """Intrinsic ``f(x, idx, c, s)``: exp(-i b X) on bits 0..nbits-1 of one vector."""
-    lanes = 2 << nbits
-
-    @intrinsic
-    def low(typingctx, arr, idx, c, s):
-        if not _float_array(arr):
-            return None
-        sig = types.void(arr, idx, c, s)
-
-        def codegen(context, builder, signature, args):
-            aty = signature.args[0]
-            ary = context.make_array(aty)(context, builder, args[0])
-            fty = context.get_value_type(aty.dtype)
-            cv, sv = _scalars(context, builder, signature, args, 2, 2, aty)
-            vty = ir.VectorType(fty, lanes)
-            al = aty.dtype.bitwidth // 8
-            (vptr,) = _ptrs(context, builder, signature, args, ary, vty, 1, 0)
-            v = builder.load(vptr, align=al)
-            cvec = _splat(builder, vty, [cv])
-            svec = _splat(builder, vty, [sv, builder.fmul(sv, ir.Constant(fty, -1.0))])
-            for q in range(nbits):
-                pv = _shuffle(builder, v, [lane ^ (2 << q) ^ 1 for lane in range(lanes)])
-                v = _fma(builder, svec, pv, builder.fmul(cvec, v, flags=_FL))
-            builder.store(v, vptr, align=al)
-            return context.get_dummy_value()
-
-        return sig, codegen
-
-    return low
-
-
-_low = [_make_low(k) for k in range(1, LOW_BITS + 1)]
-_l1, _l2, _l3, _l4, _l5 = _low
-
-
-@intrinsic
-def _vpair(typingctx, arr, i0, d1, c, s):
-    """Intrinsic: exp(-i b X) on one vector of amplitude pairs (x[i0..], x[i0+d1..])."""
-    if not _float_array(arr):
-        return None
-    sig = types.void(arr, i0, d1, c, s)
-
-    def codegen(context, builder, signature, args):
-        aty = signature.args[0]
-        ary = context.make_array(aty)(context, builder, args[0])
-        fty = context.get_value_type(aty.dtype)
-        cv, sv = _scalars(context, builder, signature, args, 3, 2, aty)
-        lanes = _vec_lanes(aty)
-        vty = ir.VectorType(fty, lanes)
-        al = aty.dtype.bitwidth // 8
-        p0, p1 = _ptrs(context, builder, signature, args, ary, vty, 1, 1)
-        a = builder.load(p0, align=al)
-        b = builder.load(p1, align=al)
-        cvec = _splat(builder, vty, [cv])
-        svec = _splat(builder, vty, [sv, builder.fmul(sv, ir.Constant(fty, -1.0))])
-        swap = [lane ^ 1 for lane in range(lanes)]
-        a2 = _fma(builder, svec, _shuffle(builder, b, swap), builder.fmul(cvec, a, flags=_FL))
-        b2 = _fma(builder, svec, _shuffle(builder, a, swap), builder.fmul(cvec, b, flags=_FL))
-        builder.store(a2, p0, align=al)
-        builder.store(b2, p1, align=al)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@njit(fastmath=_FM, cache=True)
-def _scalar_pair(p0, p1, c, s):
-    """exp(-i b X) on the amplitude pairs (p0[u], p1[u]) (float views), scalar code."""
-    for u in range(_U(p0.shape[0] // 2)):
-        i = _U(2) * u
-        j = i + _U(1)
-        ar = p0[i]
-        ai = p0[j]
-        br = p1[i]
-        bi = p1[j]
-        p0[i] = c * ar + s * bi
-        p0[j] = c * ai - s * br
-        p1[i] = c * br + s * ai
-        p1[j] = c * bi - s * ar
-
-
-@njit(fastmath=_FM, cache=True)
-def rot_bits(xs, lo, hi, c, s):
-    """exp(-i b X_q) (``c, s = cos b, sin b``) for every bit lo <= q < hi of xs (plain form)."""
-    q = lo
-    nn = _U(xs.shape[0] // 2)
-    va = _U(VEC_BYTES // (2 * xs.itemsize))
-    if q == 0:
-        q = min(hi, LOW_BITS)
-        step = _U(2 << q)
-        ng = _U(xs.shape[0]) // step
-        if q == 5:
-            for h in range(ng):
-                _l5(xs, step * h, c, s)
-        elif q == 4:
-            for h in range(ng):
-                _l4(xs, step * h, c, s)
-        elif q == 3:
-            for h in range(ng):
-                _l3(xs, step * h, c, s)
-        elif q == 2:
-            for h in range(ng):
-                _l2(xs, step * h, c, s)
-        else:
-            for h in range(ng):
-                _l1(xs, step * h, c, s)
-    while q < hi:
-        s1 = _U(1) << _U(q)
-        d1 = _U(2) * s1
-        if s1 % va != 0:
-            for h in range(_U(0), nn, _U(2) * s1):
-                b = _U(2) * h
-                _scalar_pair(xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], c, s)
-        else:
-            for h in range(_U(0), nn, _U(2) * s1):
-                for u in range(_U(0), s1, va):
-                    _vpair(xs, _U(2) * (h + u), d1, c, s)
-        q += 1

@@ -47,10 +47,9 @@ from qslack.samplers.qaoa._ops import (
     _splat,
     _vec_lanes,
     copy_slice,
-    cos_sin,
-    cos_sin32,
     expect_slice,
     phase_slice,
+    sincos_like,
     trot_bits,
 )
 
@@ -157,7 +156,7 @@ def _make_blow(nbits: int):
     return blow
 
 
-_bl1, _bl2, _bl3, _bl4, _bl5 = (_make_blow(k) for k in range(1, LOW_BITS + 1))
+_bl5 = _make_blow(LOW_BITS)
 
 
 @intrinsic
@@ -310,25 +309,12 @@ def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
     va = _U(VEC_BYTES // (2 * xs.itemsize))
     va_bits = 2 if xs.itemsize == 8 else 3
     q = lo
-    if q == 0:
-        q = min(hi, LOW_BITS)
-        step = _U(2 << q)
+    if q == 0 and hi >= LOW_BITS:
+        q = LOW_BITS
+        step = _U(2 << LOW_BITS)
         ng = _U(xs.shape[0]) // step
-        if q == 5:
-            for h in range(ng):
-                _bl5(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
-        elif q == 4:
-            for h in range(ng):
-                _bl4(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
-        elif q == 3:
-            for h in range(ng):
-                _bl3(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
-        elif q == 2:
-            for h in range(ng):
-                _bl2(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
-        else:
-            for h in range(ng):
-                _bl1(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
+        for h in range(ng):
+            _bl5(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
     while q < hi:
         s1 = _U(1) << _U(q)
         d1 = _U(2) * s1
@@ -392,32 +378,19 @@ def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, lowp):
         return acc
     n = _U(ds.shape[0])
     g0 = g * shift
-    if lowp:
-        for t in range(n):
-            i = _U(2) * t
-            j = i + _U(1)
-            c, s = cos_sin32(g * ds[t] + g0)
-            xr = xs[i]
-            xi = xs[j]
-            yr = ys[i]
-            yi = ys[j]
-            xs[i] = xr * c - xi * s
-            xs[j] = xi * c + xr * s
-            ys[i] = yr * c - yi * s
-            ys[j] = yi * c + yr * s
-    else:
-        for t in range(n):
-            i = _U(2) * t
-            j = i + _U(1)
-            c, s = cos_sin(g * ds[t] + g0)
-            xr = xs[i]
-            xi = xs[j]
-            yr = ys[i]
-            yi = ys[j]
-            xs[i] = xr * c - xi * s
-            xs[j] = xi * c + xr * s
-            ys[i] = yr * c - yi * s
-            ys[j] = yi * c + yr * s
+    ref = xs[0]
+    for t in range(n):
+        i = _U(2) * t
+        j = i + _U(1)
+        c, s = sincos_like(ref, g * ds[t] + g0)
+        xr = xs[i]
+        xi = xs[j]
+        yr = ys[i]
+        yi = ys[j]
+        xs[i] = xr * c - xi * s
+        xs[j] = xi * c + xr * s
+        ys[i] = yr * c - yi * s
+        ys[j] = yi * c + yr * s
     return acc
 
 
