@@ -28,12 +28,14 @@ path                          peak bytes
                               ``25 * 2**22``                         int64 indices; chunks of 2**22)
 ``form``                      ``9 N`` (+ ``8 m N`` with ``rows``)    (objective diagonal + feasible
                                                                      mask; the per-row diagonals)
-``solve``                     ``form + max(sampler, 8 N + 17 N)``    (the dual loop: the form's
-                                                                     caches stay; the sampler runs;
-                                                                     then the probabilities it
-                                                                     returns and the dual's mass
-                                                                     temporaries, two float64 and
-                                                                     two bool vectors)
+``solve``                     ``9 N + 8 N + sampler``                (the dual loop from its second
+                                                                     step: the form's caches and the
+                                                                     previous step's probabilities
+                                                                     stay while the sampler runs;
+                                                                     the dual's mass temporaries,
+                                                                     two float64 and two bool
+                                                                     vectors, come after the
+                                                                     sampler has freed more)
 ============================  ==================================================================
 
 Measured against the peak resident set of a fresh process in
@@ -181,10 +183,13 @@ def estimate_bytes(
         raise ValidationError(f"backend must be statevector, aer or exact, got {backend!r}")
     if path == "sampler":
         return sampler
-    # solve: the form's caches, then either the sampler or the probabilities it
-    # returned plus the dual loop's mass temporaries
+    # solve, from the second step: the form's caches and the previous step's
+    # probabilities (SampleSet.info) stay alive while the sampler runs; the dual
+    # loop's mass temporaries (17 N beside the probabilities) come after the
+    # sampler has returned and freed its state
+    prev = 0 if backend == "exact" else 8 * N
     masses = 0 if backend == "exact" else 8 * N + 17 * N
-    return 9 * N + max(sampler, masses)
+    return 9 * N + max(prev + sampler, masses)
 
 
 def require(nbytes: int, what: str, *, available: int | None = None) -> None:
