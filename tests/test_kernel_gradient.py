@@ -102,7 +102,7 @@ def test_gradient_matches_aer_central_differences():
 
 def test_batch_matches_single_evaluations():
     rng = np.random.default_rng(2)
-    for n, bb in ((6, None), (12, 5)):
+    for n, bb in ((6, None), (12, 5), (16, None)):  # n = 16: one angle set per thread
         diag = rng.normal(size=2**n)
         G = rng.uniform(-1, 1, size=(5, 3))
         B = rng.uniform(-1, 1, size=(5, 3))

@@ -737,7 +737,12 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
 
 # --------------------------------------------------------------------------- batches
 
-_BATCH_MAX_QUBITS = 19  # states of up to 2**19 amplitudes run one per thread
+# angle sets run one per thread for 15..19 qubits: measured 2.8x (n=16) and 3.7x
+# (n=18) faster than one after the other for 8 sets of depth 3 on 2 threads;
+# below 15 qubits the evaluations are too short to pay for the batch's setup
+# (0.05x at n=10, 0.7x at n=14), above 19 the threaded passes are as good
+_BATCH_MIN_QUBITS = 15
+_BATCH_MAX_QUBITS = 19
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
@@ -811,7 +816,8 @@ def batch_expectations(sim, d, G, B, shift):
     out = np.empty(nset)
     if nset == 0:
         return out
-    if p == 0 or sim.n > _BATCH_MAX_QUBITS or nset == 1 or numba.get_num_threads() == 1:
+    small = not _BATCH_MIN_QUBITS <= sim.n <= _BATCH_MAX_QUBITS
+    if p == 0 or small or nset == 1 or numba.get_num_threads() == 1:
         for i in range(nset):
             out[i] = sim._run(d, G[i], B[i], shift, True)
         return out
