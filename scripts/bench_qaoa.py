@@ -1,32 +1,45 @@
 #!/usr/bin/env python
-"""Benchmark one QAOA expectation evaluation: our kernel vs Aer vs QOKit.
+"""Benchmark one QAOA expectation evaluation: our kernel vs its memory floor, Aer and QOKit.
 
 A dense random Ising cost (all-to-all couplings; h, J, offset from a seeded
 numpy Generator) with its diagonal built by O(2**n) doubling, depth p = 2,
-fixed angles.  For each n: the median of ``--reps`` timed runs after one
-warm-up of
+fixed angles.  For each n, every column below is timed in the same rounds
+(``--reps`` rounds, each timing every column once after one warm-up; the
+reported value is the minimum over the rounds: on a shared machine the
+minimum is the run least disturbed by other processes, and ratios of minima
+taken in the same rounds are robust to load):
 
-* ours       ``StatevectorSimulator.run`` + ``expectation`` (complex128; also
-             complex64 as ours_c64_s),
+* floor      one read+write pass over a state-sized array of the kernel's dtype
+             with the kernel's threads (``x *= a`` over the float view, numba
+             prange): ``floor_s`` (complex128), ``floor_c64_s`` (complex64),
+* ours       ``StatevectorSimulator.run_expectation`` (complex128: ``ours_s``;
+             complex64: ``ours_c64_s``), energy summed in the last pass,
+* grad       ``StatevectorSimulator.gradient``: the value and all 2p angle
+             derivatives (adjoint method; ``grad_s`` complex128,
+             ``grad_c64_s`` complex64),
+* diag       ``QUBO.diagonal()`` of the dense QUBO of the same cost (float64,
+             one blocked write pass): ``diag_s`` (a new array each call: its page
+             faults included), ``diag_into_s`` (the same build into a reused
+             buffer),
 * aer        Aer statevector: bind the parameters, run with
              ``save_probabilities``, expectation from the probabilities,
 * qokit      QOKit's C simulator (``--qokit-python``), through
-             /work/shared/bench/qokit_time.py with OMP_WAIT_POLICY=PASSIVE,
+             /work/shared/bench/qokit_time.py with OMP_WAIT_POLICY=PASSIVE (its
+             own process; ``min_s`` over its repetitions),
 * gpu        our CuPy kernel (``--gpu``, when a GPU is available).
 
-The energies of all columns must agree (rtol 1e-7).  ``peak_mb`` is measured in
-a separate process that runs only our kernel: its peak resident set (VmHWM,
-the quantity ru_maxrss reports, read from /proc because ru_maxrss survives
-exec and would carry this process's peak) minus its resident set after
-importing numpy, numba and the kernel and running one small warm-up; it
-includes the loaded diagonal (8 * 2**n bytes) and the state (16 * 2**n bytes).
-``peak_abs_mb`` is that process's absolute peak.
-``lam_update_s`` (largest n only) times a multiplier update of the cached
-Lagrangian diagonals, ``out = f + lam @ G`` with G of shape (10, 2**n).
+``passes`` is the number of passes over the state one evaluation makes;
+``ours_over_passes_floor = ours_s / (passes * floor_s)`` says how far the
+kernel is from moving its bytes at the floor's speed (1.0 = memory-bound at
+the floor).  The energies of all columns must agree (rtol 1e-7).
+``peak_mb`` is measured in a separate process that runs only our kernel: its
+peak resident set (VmHWM) minus its resident set after importing numpy, numba
+and the kernel and one warm-up; ``estimate_mb`` is
+``qslack.memory.estimate_bytes(n, "statevector")`` for the same run.
 
 Run from the repository root::
 
-    .venv/bin/python scripts/bench_qaoa.py --n 16 20 24 --qokit-python /tmp/qokit-ref/bin/python
+    .venv/bin/python scripts/bench_qaoa.py --n 20 24 26 --json --qokit-python /tmp/qokit-ref/bin/python
 """
 
 from __future__ import annotations
@@ -41,12 +54,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from numba import njit, prange  # noqa: E402
+
+from qslack.model.bits import quadratic_diagonal  # noqa: E402
+from qslack.model.qubo import QUBO  # noqa: E402
 from qslack.samplers.qaoa.kernel import StatevectorSimulator  # noqa: E402
 
 QOKIT_SCRIPT = Path("/work/shared/bench/qokit_time.py")
@@ -86,24 +104,59 @@ def ising_diagonal(h: np.ndarray, J: np.ndarray, offset: float) -> np.ndarray:
 
 
 def median_time(fn, reps: int) -> tuple[float, object]:
+    """Minimum over ``reps`` timed calls after one warm-up (the name is historical)."""
     value = fn()  # warm-up (compilation, page faults)
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         value = fn()
         times.append(time.perf_counter() - t0)
-    return float(np.median(times)), value
+    return float(np.min(times)), value
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _rw_pass(x, a):
+    for i in prange(x.shape[0]):
+        x[i] = x[i] * a
+
+
+def rounds(columns: dict, reps: int) -> dict:
+    """Time every column once per round (after one warm-up each); minimum per column."""
+    values = {k: fn() for k, fn in columns.items()}
+    times: dict[str, list[float]] = {k: [] for k in columns}
+    for _ in range(reps):
+        for k, fn in columns.items():
+            t0 = time.perf_counter()
+            values[k] = fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: (float(min(v)), values[k]) for k, v in times.items()}
+
+
+def ours_columns(n: int, h: np.ndarray, J: np.ndarray, offset: float, diag: np.ndarray, scale: float) -> dict:
+    """The columns of our code, all timed in the same rounds."""
+    sims = {dt: StatevectorSimulator(n, dtype=dt) for dt in (np.complex128, np.complex64)}
+    floors = {dt: np.ones(2 << n, dtype=np.float64 if dt == np.complex128 else np.float32) for dt in sims}
+    # the same cost as a QUBO: x = (1 - z) / 2 turns h z + J zz into Q x x
+    Q = np.diag(-2.0 * h - 2.0 * (J.sum(axis=1) + J.sum(axis=0))) + 4.0 * J
+    qubo = QUBO(Q, offset + h.sum() + J.sum())
+    Qd, cd, dbuf = qubo.dense(), np.diag(qubo.dense()).copy(), np.empty(1 << n)
+    cols = {
+        "floor_s": lambda: _rw_pass(floors[np.complex128], 1.0),
+        "floor_c64_s": lambda: _rw_pass(floors[np.complex64], np.float32(1.0)),
+        "ours_s": lambda: sims[np.complex128].run_expectation(diag, GAMMAS, BETAS, scale=scale),
+        "ours_c64_s": lambda: sims[np.complex64].run_expectation(diag, GAMMAS, BETAS, scale=scale),
+        "grad_s": lambda: sims[np.complex128].gradient(diag, GAMMAS, BETAS, scale=scale),
+        "grad_c64_s": lambda: sims[np.complex64].gradient(diag, GAMMAS, BETAS, scale=scale),
+        "diag_s": lambda: qubo.diagonal(),
+        "diag_into_s": lambda: quadratic_diagonal(Qd, cd, qubo.offset, out=dbuf),
+    }
+    return cols, sims, qubo
 
 
 def bench_ours(diag, scale, reps, dtype=np.complex128):
     n = int(diag.size).bit_length() - 1
     sim = StatevectorSimulator(n, dtype=dtype)
-
-    def once():
-        sim.run(diag, GAMMAS, BETAS, scale=scale)
-        return sim.expectation(diag)
-
-    return median_time(once, reps)
+    return median_time(lambda: sim.run_expectation(diag, GAMMAS, BETAS, scale=scale), reps)
 
 
 def bench_aer(h, J, diag, scale, reps):
@@ -141,7 +194,7 @@ def bench_qokit(python: str, diag_path: str, scale: float, reps: int):
         check=True,
     )
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(res["median_s"]), float(res["energy"])
+    return float(res["min_s"]), float(res["energy"])
 
 
 _PEAK_CHILD = r"""
@@ -161,16 +214,14 @@ def status_kb(key):
 
 g = [float(v) for v in sys.argv[4].split(",")]
 b = [float(v) for v in sys.argv[5].split(",")]
-warm = StatevectorSimulator(16)  # load the compiled kernels before the baseline
-warm.run(np.zeros(1 << 16), g, b)
-warm.expectation(np.zeros(1 << 16))
+warm = StatevectorSimulator(17)  # load the compiled kernels (and threads) before the baseline
+warm.run_expectation(np.zeros(1 << 17), g, b)
 del warm
 base = status_kb("VmRSS")
 diag = np.load(sys.argv[2])
 n = int(diag.size).bit_length() - 1
 sim = StatevectorSimulator(n)
-sim.run(diag, g, b, scale=float(sys.argv[3]))
-e = sim.expectation(diag)
+sim.run_expectation(diag, g, b, scale=float(sys.argv[3]))
 peak = status_kb("VmHWM")
 print((peak - base) / 1024.0, peak / 1024.0)
 """
@@ -196,23 +247,6 @@ def peak_memory_mb(diag_path: str, scale: float) -> float:
     return float(delta), float(absolute)
 
 
-def lam_update_time(n: int, reps: int, m: int = 10) -> float:
-    rng = np.random.default_rng(1)
-    f = rng.normal(size=1 << n)
-    G = rng.normal(size=(m, 1 << n))
-    out = np.empty(1 << n)
-    lam = rng.normal(size=m)
-
-    def once():
-        np.dot(lam, G, out=out)
-        np.add(out, f, out=out)
-        return out
-
-    t, _ = median_time(once, reps)
-    np.testing.assert_allclose(out[:100], f[:100] + lam @ G[:, :100], rtol=1e-12, atol=1e-12)
-    return t
-
-
 def agree(values: list[float], scale: float) -> bool:
     v = [x for x in values if x is not None]
     return all(math.isclose(a, v[0], rel_tol=1e-7, abs_tol=1e-9 * scale) for a in v)
@@ -225,7 +259,7 @@ def fmt(x, spec=".4f"):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[16, 20, 24])
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=5, help="timed rounds (minimum reported)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--qokit-python", default=None, help="python of a QOKit environment")
     ap.add_argument("--no-aer", action="store_true", help="skip Aer")
@@ -233,6 +267,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-peak", action="store_true", help="skip the peak-memory subprocess")
     ap.add_argument("--json", action="store_true", help="one JSON object per n")
     args = ap.parse_args(argv)
+
+    from qslack.memory import estimate_bytes
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,67 +278,98 @@ def main(argv=None) -> int:
             diag = ising_diagonal(h, J, offset)
             diag_path = os.path.join(tmp, f"diag{n}.npy")
             np.save(diag_path, diag)
-            row = {"n": n}
-            row["ours_s"], e_ours = bench_ours(diag, scale, args.reps)
-            row["ours_c64_s"], e_c64 = bench_ours(diag, scale, args.reps, np.complex64)
-            row["aer_s"], e_aer = (None, None)
+            row = {"n": n, "p": len(GAMMAS), "threads": numba.get_num_threads()}
+            row["load_avg"] = os.getloadavg()[0]
+            cols, sims, qubo = ours_columns(n, h, J, offset, diag, scale)
             if not args.no_aer:
-                row["aer_s"], e_aer = bench_aer(h, J, diag, scale, args.reps)
+                from qslack.samplers.qaoa.backends.aer import AerStatevector
+
+                aer = AerStatevector(h, J, len(GAMMAS), scale)
+                cols["aer_s"] = lambda aer=aer, d=diag: aer.expectation(d, GAMMAS, BETAS)
+            res = rounds(cols, args.reps)
+            row.update({k: v[0] for k, v in res.items()})
+            e_ours = float(res["ours_s"][1])
+            e_c64 = float(res["ours_c64_s"][1])
+            e_aer = float(res["aer_s"][1]) if "aer_s" in res else None
+            row.setdefault("aer_s", None)
             row["qokit_s"], e_qokit = (None, None)
             if args.qokit_python:
-                row["qokit_s"], e_qokit = bench_qokit(
-                    args.qokit_python, diag_path, scale, args.reps
-                )
+                row["qokit_s"], e_qokit = bench_qokit(args.qokit_python, diag_path, scale, args.reps)
+            e_gpu = None
             if args.gpu:
                 row["gpu_s"], e_gpu = bench_gpu(diag, scale, args.reps)
-            else:
-                e_gpu = None
+            row["passes"] = sims[np.complex128].n_passes(len(GAMMAS))
+            row["passes_c64"] = sims[np.complex64].n_passes(len(GAMMAS))
             row["energy"] = e_ours
             row["energies_agree"] = agree([e_ours, e_aer, e_qokit, e_gpu], scale)
             row["c64_energy_rel_err"] = abs(e_c64 - e_ours) / max(abs(e_ours), 1e-300)
+            g128 = res["grad_s"][1]
+            row["grad_value_matches"] = math.isclose(g128[0], e_ours, rel_tol=1e-9, abs_tol=1e-9 * scale)
+            d_built = res["diag_s"][1]
+            stride = max(1, diag.size // 4096)
+            row["diag_matches"] = bool(np.allclose(d_built[::stride], diag[::stride], rtol=1e-9, atol=1e-9))
+            row["ours_over_floor"] = row["ours_s"] / row["floor_s"]
+            row["ours_c64_over_floor_c64"] = row["ours_c64_s"] / row["floor_c64_s"]
+            row["ours_over_passes_floor"] = row["ours_s"] / (row["passes"] * row["floor_s"])
+            c64_floor = row["passes_c64"] * row["floor_c64_s"]
+            row["ours_c64_over_passes_floor_c64"] = row["ours_c64_s"] / c64_floor
+            row["grad_over_ours"] = row["grad_s"] / row["ours_s"]
+            row["grad_c64_over_ours_c64"] = row["grad_c64_s"] / row["ours_c64_s"]
+            row["diag_over_ours"] = row["diag_s"] / row["ours_s"]
+            row["diag_into_over_ours"] = row["diag_into_s"] / row["ours_s"]
+            row["ours_over_aer"] = row["ours_s"] / row["aer_s"] if row["aer_s"] else None
+            row["ours_over_qokit"] = row["ours_s"] / row["qokit_s"] if row["qokit_s"] else None
+            row["ours_c64_over_qokit"] = row["ours_c64_s"] / row["qokit_s"] if row["qokit_s"] else None
+            del cols, res, sims, qubo, d_built, g128
             row["peak_mb"], row["peak_abs_mb"] = (None, None)
             if not args.no_peak:
                 delta, absolute = peak_memory_mb(diag_path, scale)
                 row["peak_mb"], row["peak_abs_mb"] = round(delta, 1), round(absolute, 1)
+            row["estimate_mb"] = round(estimate_bytes(n, "statevector") / 2**20, 1)
             row["state_mb"] = (16 << n) / 2**20
-            row["ours_over_aer"] = row["ours_s"] / row["aer_s"] if row["aer_s"] else None
-            row["ours_over_qokit"] = row["ours_s"] / row["qokit_s"] if row["qokit_s"] else None
             row["lam_update_s"] = None
-            if n == max(args.n):
-                row["lam_update_s"] = lam_update_time(n, args.reps)
             rows.append(row)
             del diag
             if args.json:
                 print(json.dumps(row), flush=True)
     if not args.json:
-        cols = ["n", "ours_s", "ours_c64_s", "aer_s", "qokit_s"]
+        cols = [
+            ("n", "n", "d"),
+            ("floor_s", "floor_s", ".4f"),
+            ("ours_s", "ours_s", ".4f"),
+            ("ours_c64_s", "ours_c64_s", ".4f"),
+            ("grad_s", "grad_s", ".4f"),
+            ("diag_s", "diag_s", ".4f"),
+            ("aer_s", "aer_s", ".3f"),
+            ("qokit_s", "qokit_s", ".4f"),
+            ("passes", "passes", "d"),
+            ("ours/(passes*floor)", "ours_over_passes_floor", ".2f"),
+            ("c64/(passes*floor64)", "ours_c64_over_passes_floor_c64", ".2f"),
+            ("c64/floor64", "ours_c64_over_floor_c64", ".2f"),
+            ("grad/ours", "grad_over_ours", ".2f"),
+            ("diag/ours", "diag_over_ours", ".3f"),
+            ("diag_into/ours", "diag_into_over_ours", ".3f"),
+            ("c64/qokit", "ours_c64_over_qokit", ".3f"),
+            ("ours/aer", "ours_over_aer", ".4f"),
+            ("agree", "energies_agree", ""),
+            ("peak_mb", "peak_mb", ".1f"),
+            ("est_mb", "estimate_mb", ".1f"),
+        ]
         if args.gpu:
-            cols.append("gpu_s")
-        cols += ["ours/aer", "ours/qokit", "agree", "peak_mb", "lam_update_s"]
-        lines = [cols]
+            cols.append(("gpu_s", "gpu_s", ".4f"))
+        lines = [[c[0] for c in cols]]
         for r in rows:
-            line = [str(r["n"]), fmt(r["ours_s"]), fmt(r["ours_c64_s"]), fmt(r["aer_s"])]
-            line.append(fmt(r["qokit_s"]))
-            if args.gpu:
-                line.append(fmt(r.get("gpu_s")))
-            line += [
-                fmt(r["ours_over_aer"], ".3f"),
-                fmt(r["ours_over_qokit"], ".3f"),
-                str(r["energies_agree"]),
-                fmt(r["peak_mb"], ".1f"),
-                fmt(r["lam_update_s"]),
-            ]
-            lines.append(line)
+            lines.append([fmt(r.get(key), spec) if spec else str(r.get(key)) for _, key, spec in cols])
         widths = [max(len(row[i]) for row in lines) for i in range(len(cols))]
         for i, line in enumerate(lines):
             print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=False)))
             if i == 0:
                 print("  ".join("-" * w for w in widths))
         print(
-            "times: median seconds of one p=2 expectation evaluation; peak_mb: peak RSS "
-            "(VmHWM) of a process running only our kernel minus its RSS after importing "
-            "numpy+numba+kernel and a warm-up (includes the 8*2^n-byte diagonal and the "
-            "16*2^n-byte state)"
+            "times: minimum over the rounds of one p=2 evaluation (value; grad: value + 2p "
+            "derivatives; diag: QUBO -> 2^n diagonal) in seconds; floor: one read+write pass over a "
+            "state-sized array; peak_mb: peak RSS (VmHWM) of a process running only our kernel "
+            "minus its RSS after imports and a warm-up; est_mb: qslack.memory.estimate_bytes"
         )
     return 0 if all(r["energies_agree"] for r in rows) else 1
 

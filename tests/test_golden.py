@@ -4,6 +4,12 @@ Recorded with ``python tests/golden/record.py``; see that file for the commands.
 What a seed fixes is compared to 1e-9 relative: multipliers, energies, subgradients, best
 values, feasible/optimal probabilities, angles, per-step seeds and the final summary.
 
+Four golden runs were re-recorded when the statevector kernel and the diagonal builder were
+rewritten (faster mixer, float32 phases, one blocked diagonal pass): the two QAOA runs and the
+fake-hardware run, whose COBYLA paths part at rounding level, and the Kelley run, whose 16
+lowest states include energy ties broken differently at rounding level.  They passed unchanged
+through the whole redesign of the layers around them before that; ``record_format`` 2 marks them.
+
 One deliberate change since the recording (qslack 0.1, before the redesign): a step record's
 ``rho`` was the weight *after* the step's update (inconsistent with its ``lam``, the one
 sampled); now both are what was sampled.  The recorded ``rho`` of step k is therefore
@@ -105,7 +111,7 @@ def test_cli_golden_run(name: str, tmp_path: Path) -> None:
     gold = _golden(name)
     assert gold["args"] == record.GOLDEN[name], "the golden command changed: re-record deliberately"
     now = _view(record.run_golden(name, tmp_path / "g.db")["export"])
-    old = _view(gold["export"], recorded=True)
+    old = _view(gold["export"], recorded=gold.get("record_format", 1) == 1)
     if name == "bundle-cpsat-mis":  # the early stop on an inexact cut model is gone (see the docstring)
         assert old["result"]["best_objective"] == now["result"]["best_objective"]
         assert len(now["steps"]) > len(old["steps"])
@@ -119,11 +125,13 @@ def test_cli_golden_run(name: str, tmp_path: Path) -> None:
 
 def test_fake_hardware_golden_run(tmp_path: Path) -> None:
     pytest.importorskip("qiskit_ibm_runtime")  # the fake backends live in qiskit-ibm-runtime
+    gold = _golden(record.FAKE_HW)
     now = _view(record.run_fake_hardware(tmp_path / "g.db")["export"])
-    old = _view(_golden(record.FAKE_HW)["export"], recorded=True)
+    old = _view(gold["export"], recorded=gold.get("record_format", 1) == 1)
     for st_new, st_old in zip(now["steps"], old["steps"], strict=True):
-        assert st_old["n_evals"] == 0 and st_new["n_evals"] == 10  # now counted (see the docstring)
-        st_new["n_evals"] = st_old["n_evals"]
+        assert st_new["n_evals"] == 10  # counted since the redesign (see the docstring)
+        if gold.get("record_format", 1) == 1:
+            st_new["n_evals"] = st_old["n_evals"]
     _close(now, old, record.FAKE_HW)
 
 

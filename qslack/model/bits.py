@@ -7,9 +7,9 @@ Qiskit's little-endian order, so qubit ``j`` of a circuit is variable ``j``.
 Qiskit prints bitstrings with qubit 0 *rightmost*; :func:`bitstrings_to_X`
 and :func:`X_to_bitstrings` are the only places where that reversal happens.
 
-The module also holds the O(2**n) "doubling" construction of a cost
-diagonal, shared by :class:`~qslack.model.qubo.QUBO` and
-:class:`~qslack.model.lagrangian.LagrangianForm`.
+The module also holds the entry points of the O(2**n) construction of a
+cost diagonal (:mod:`qslack.model._diag`), shared by
+:class:`~qslack.model.qubo.QUBO` and :class:`~qslack.model.lagrangian.LagrangianForm`.
 """
 
 from __future__ import annotations
@@ -114,35 +114,38 @@ def X_to_bitstrings(X: np.ndarray) -> list[str]:
     return ["".join(str(int(v)) for v in row[::-1]) for row in X]
 
 
-def linear_diagonal(coef: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None) -> np.ndarray:
-    """``const + coef . x`` for every ``x`` in ``{0,1}^n``, by doubling.
+def linear_diagonal(
+    coef: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None, dtype=np.float64
+) -> np.ndarray:
+    """``const + coef . x`` for every ``x`` in ``{0,1}^n``.
 
-    O(2**n) work and no temporaries beyond ``out``.
+    One write pass over ``out`` (numba, blocked, parallel: :mod:`qslack.model._diag`);
+    no temporaries beyond ``out`` and per-thread scratch of 32 KiB.
 
     Examples
     --------
     >>> linear_diagonal(np.array([1.0, 10.0]), 0.5).tolist()
     [0.5, 1.5, 10.5, 11.5]
     """
-    coef = np.asarray(coef, dtype=np.float64)
-    n = coef.shape[0]
-    if out is None:
-        out = np.empty(1 << n, dtype=np.float64)
-    out[0] = const
-    for j in range(n):
-        h = 1 << j
-        np.add(out[:h], coef[j], out=out[h : 2 * h])
-    return out
+    from qslack.model._diag import linear_blocked
+
+    return linear_blocked(coef, const, out=out, dtype=dtype)
 
 
 def quadratic_diagonal(
-    Q: np.ndarray, c: np.ndarray, const: float = 0.0, *, out: np.ndarray | None = None
+    Q: np.ndarray,
+    c: np.ndarray,
+    const: float = 0.0,
+    *,
+    out: np.ndarray | None = None,
+    dtype=np.float64,
+    shift: float = 0.0,
 ) -> np.ndarray:
-    """``x'Qx + c'x + const`` for every ``x`` (``Q`` strictly upper), by doubling.
+    """``x'Qx + c'x + const - shift`` for every ``x`` (``Q`` strictly upper; its diagonal is ignored).
 
-    Variable ``j`` adds ``c_j + sum_{i<j} Q_ij x_i`` on the upper half; that
-    linear form over the lower ``j`` bits is itself built by doubling, so the
-    whole diagonal costs about ``3 * 2**n`` additions (not ``n**2 2**n``).
+    One write pass over the output at memory speed (numba, blocked, parallel:
+    :mod:`qslack.model._diag`); float64 or float32 output (``dtype`` or
+    ``out``), ``shift`` subtracted before rounding.
 
     Examples
     --------
@@ -150,21 +153,6 @@ def quadratic_diagonal(
     >>> quadratic_diagonal(Q, np.array([1.0, -1.0])).tolist()
     [0.0, 1.0, -1.0, 2.0]
     """
-    Q = np.asarray(Q, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64)
-    n = c.shape[0]
-    if out is None:
-        out = np.empty(1 << n, dtype=np.float64)
-    out[0] = const
-    if n == 0:
-        return out
-    scratch = np.empty(1 << max(n - 1, 0), dtype=np.float64)
-    for j in range(n):
-        h = 1 << j
-        col = Q[:j, j]
-        if j and np.any(col):
-            linear_diagonal(col, c[j], out=scratch[:h])
-            np.add(out[:h], scratch[:h], out=out[h : 2 * h])
-        else:
-            np.add(out[:h], c[j], out=out[h : 2 * h])
-    return out
+    from qslack.model._diag import quadratic_blocked
+
+    return quadratic_blocked(Q, c, const, out=out, dtype=dtype, shift=shift)

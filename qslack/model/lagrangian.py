@@ -9,10 +9,13 @@ Set-packing rows ``x_u + x_v <= 1`` may instead be encoded with the exact
 product penalty: their residual is ``g_k(x) = x_u x_v`` (the violation) and
 the row adds ``(lam_k + rho_k / 2) x_u x_v``.
 
-``H`` is affine in ``lam`` for fixed ``rho``, so the form caches the ``2**n``
-diagonals of ``f`` and of every ``g_k`` once; a new ``lam`` is one
-matrix-vector product.  When ``m * 2**n`` values do not fit the cache budget
-the QUBO builds its diagonal from its terms instead.
+The ``2**n`` diagonal of ``H`` is built from the QUBO terms in one write pass
+at memory speed (:mod:`qslack.model._diag`): cheaper than a matrix-vector
+product over cached per-row diagonals (``m + 1`` reads) and without their
+``m * 2**n`` memory.  The form caches only what the dual loop reads: the
+objective diagonal and the feasible mask (9 bytes per basis state), built
+blocked without any per-row vector; :attr:`LagrangianForm.constraint_diagonals`
+builds the ``(m, 2**n)`` rows on request.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 from qslack._sizes import require_memory
 from qslack._sys import available_memory
 from qslack.exceptions import ValidationError
+from qslack.model._diag import feasible_mask_blocked
 from qslack.model.bits import linear_diagonal, quadratic_diagonal
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
@@ -80,8 +84,8 @@ class LagrangianForm:
         penalty.  ``"auto"``: those in group ``"edge"``; ``True``: every
         set-packing row; ``False``: none; a list: those in the named groups.
     cache : "auto", bool
-        Cache the ``2**n`` diagonals of ``f`` and of each ``g_k`` (``"auto"``:
-        when they fit ``max_cache_bytes``).
+        Keep the ``2**n`` objective diagonal and feasible mask for the dual
+        loop's probability masses (``"auto"``: when they fit ``max_cache_bytes``).
     max_cache_bytes : int, optional
         Budget for the caches; default a quarter of the available memory.
     enforced : iterable of int or str, or bool mask, optional
@@ -139,8 +143,7 @@ class LagrangianForm:
         self._max_cache_bytes = max_cache_bytes
         self._f_diag: np.ndarray | None = None
         self._G: np.ndarray | None = None
-        self._rho_key: bytes | None = None
-        self._base: np.ndarray | None = None
+        self._mask: tuple[float, np.ndarray] | None = None
 
     def with_program(self, program: BinaryProgram) -> LagrangianForm:
         """A form of another program (e.g. with lazy rows added) with this form's settings."""
@@ -270,33 +273,28 @@ class LagrangianForm:
         return Q, float(offset)
 
     def qubo(self, lam: Any, rho: Any = None) -> QUBO:
-        """The QUBO of ``H(.; lam, rho)``; its ``diagonal()`` comes from the caches.
+        """The QUBO of ``H(.; lam, rho)`` (its ``diagonal()`` is built in one pass).
 
         ``qubo.info`` records ``lam`` and ``rho``.
         """
         lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
         Q, offset = self.qubo_terms(lam, rho)
-        fn = None
-        if self.use_cache:
-            lam_c, rho_c = lam.copy(), rho.copy()
-            fn = lambda: self.diagonal(lam_c, rho_c)
         return QUBO(
             Q,
             offset,
             self.program.var_names,
             info={"lam": lam.tolist(), "rho": rho.tolist(), "form": "lagrangian"},
-            _diagonal_fn=fn,
         )
 
     # ---------------------------------------------------------------- cache
     @property
     def cache_bytes(self) -> int:
-        """Bytes the ``f`` and ``g`` diagonals need (float64)."""
-        return (self.n_cons + 2) * (1 << self.n_vars) * 8
+        """Bytes of the cached objective diagonal (float64) and feasible mask (bool): ``9 * 2**n``."""
+        return 9 * (1 << self.n_vars)
 
     @property
     def use_cache(self) -> bool:
-        """Whether ``diagonal`` uses the cached ``f`` and ``G`` diagonals."""
+        """Whether the objective diagonal and the feasible mask are kept (see ``cache``)."""
         if self._cache_mode is True:
             return True
         if self._cache_mode is False or self.n_vars > 34:
@@ -306,71 +304,87 @@ class LagrangianForm:
             budget = available_memory() // 4
         return self.cache_bytes <= budget
 
-    def _ensure_cache(self) -> None:
-        if self._G is not None:
-            return
-        p = self.program
-        n, m = self.n_vars, self.n_cons
-        self._f_diag = quadratic_diagonal(p.dense_Q(), p.c, p.const)
-        G = np.empty((m, 1 << n), dtype=np.float64)
-        for k in range(m):
-            if self.is_product[k]:
-                u, v = self.pairs[k]
-                coef = np.zeros(n)
-                Qk = np.zeros((n, n))
-                Qk[min(u, v), max(u, v)] = 1.0
-                quadratic_diagonal(Qk, coef, 0.0, out=G[k])
-            else:
-                linear_diagonal(p.A[k], -p.b[k], out=G[k])
-        self._G = G
-
     @property
     def constraint_diagonals(self) -> np.ndarray:
-        """``(m, 2**n)`` cached ``g_k`` diagonals (built on first use)."""
-        self._ensure_cache()
-        assert self._G is not None
+        """``(m, 2**n)`` ``g_k`` diagonals (built blocked on first use and kept; ``8 m 2**n`` bytes)."""
+        if self._G is None:
+            from qslack.memory import require
+
+            p = self.program
+            n, m = self.n_vars, self.n_cons
+            require(8 * m * (1 << n), f"the {m} constraint diagonals of {n} variables")
+            G = np.empty((m, 1 << n), dtype=np.float64)
+            for k in range(m):
+                if self.is_product[k]:
+                    u, v = self.pairs[k]
+                    Qk = np.zeros((n, n))
+                    Qk[min(u, v), max(u, v)] = 1.0
+                    quadratic_diagonal(Qk, np.zeros(n), 0.0, out=G[k])
+                else:
+                    linear_diagonal(p.A[k], -p.b[k], out=G[k])
+            self._G = G
         return self._G
 
     @property
     def objective_diagonal(self) -> np.ndarray:
-        """``2**n`` cached diagonal of the objective ``f``."""
-        self._ensure_cache()
-        assert self._f_diag is not None
+        """``2**n`` diagonal of the objective ``f`` (built in one pass on first use and kept)."""
+        if self._f_diag is None:
+            from qslack.memory import require
+
+            p = self.program
+            require(8 * (1 << self.n_vars), f"the objective diagonal of {self.n_vars} variables")
+            self._f_diag = quadratic_diagonal(p.Q, p.c, p.const)
+            self._f_diag.setflags(write=False)
         return self._f_diag
 
     def feasible_mask(self, tol: float = 1e-9) -> np.ndarray:
-        """Boolean ``2**n`` mask of feasible basis states, from the caches."""
-        G = self.constraint_diagonals
-        ok = np.ones(G.shape[1], dtype=bool)
-        for k in range(self.n_cons):
-            if self.is_equality[k] and self._lin[k]:
-                ok &= np.abs(G[k]) <= tol
-            else:
-                ok &= G[k] <= tol
-        return ok
+        """Boolean ``2**n`` mask of feasible basis states (built blocked, kept per ``tol``).
 
-    def diagonal(self, lam: Any, rho: Any = None, *, out: np.ndarray | None = None) -> np.ndarray:
-        """``f + lam . G + (rho / 2) . G**2`` over all ``2**n`` states.
+        No per-row ``2**n`` vector is materialised: 1 byte per basis state.
+        """
+        if self._mask is None or self._mask[0] != tol:
+            from qslack.memory import require
 
-        For a fixed ``rho`` the ``f + rho``-part is kept, so a new ``lam`` is
-        one matrix-vector product.
+            p = self.program
+            require(1 << self.n_vars, f"the feasible mask of {self.n_vars} variables")
+            pairs = np.where(self.is_product[:, None], self.pairs, -1)
+            is_eq = self.is_equality & self._lin
+            mask = feasible_mask_blocked(p.A, p.b, is_eq, pairs, tol)
+            mask.setflags(write=False)
+            self._mask = (tol, mask)
+        return self._mask[1]
+
+    def diagonal(
+        self,
+        lam: Any,
+        rho: Any = None,
+        *,
+        out: np.ndarray | None = None,
+        dtype=np.float64,
+        shift: float = 0.0,
+    ) -> np.ndarray:
+        """``f + lam . g + (rho / 2) . g**2 - shift`` over all ``2**n`` states.
+
+        Built from the QUBO terms in one write pass (float64 or float32).
         """
         lam, rho = self._vec(lam, "lam"), self._vec(rho, "rho")
-        if not self.use_cache:
-            Q, offset = self.qubo_terms(lam, rho)
-            return quadratic_diagonal(np.triu(Q, 1), np.diag(Q).copy(), offset, out=out)
-        G = self.constraint_diagonals
-        key = rho.tobytes()
-        if self._rho_key != key:
-            base = self.objective_diagonal.copy()
-            for k in np.flatnonzero(rho):
-                base += (0.5 * rho[k]) * (G[k] * G[k])
-            self._base, self._rho_key = base, key
-        assert self._base is not None
-        if out is None:
-            out = np.empty_like(self._base)
-        np.dot(lam, G, out=out)
-        out += self._base
+        Q, offset = self.qubo_terms(lam, rho)
+        return quadratic_diagonal(Q, np.diag(Q).copy(), offset, out=out, dtype=dtype, shift=shift)
+
+    def diagonals(self, lams: Any, rho: Any = None, *, dtype=np.float64) -> np.ndarray:
+        """``(k, 2**n)`` diagonals for the rows of ``lams`` (same ``rho``), one pass each.
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[-1.0, -1.0], A=[[1.0, 1.0]], b=[1.0], sense="==")
+        >>> D = LagrangianForm(p).diagonals([[0.0], [1.0]])
+        >>> D.shape, D[1].tolist()
+        ((2, 4), [-1.0, -1.0, -1.0, -1.0])
+        """
+        L = np.atleast_2d(np.asarray(lams, dtype=np.float64))
+        out = np.empty((L.shape[0], 1 << self.n_vars), dtype=dtype)
+        for i, lam in enumerate(L):
+            self.diagonal(lam, rho, out=out[i])
         return out
 
 

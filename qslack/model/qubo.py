@@ -9,7 +9,6 @@ the form's cached constraint diagonals.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +68,6 @@ class QUBO:
     offset: float = 0.0
     var_names: tuple[str, ...] = ()
     info: dict[str, Any] = field(default_factory=dict, compare=False)
-    _diagonal_fn: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         Q = self.Q
@@ -123,19 +121,48 @@ class QUBO:
         QX = (self.Q @ Xf.T).T
         return np.einsum("ki,ki->k", Xf, np.asarray(QX)) + self.offset
 
-    def diagonal(self) -> np.ndarray:
-        """Energy of every basis state, ``2**n`` float64 (bit ``j`` of the index is ``x_j``).
+    def diagonal(self, dtype=np.float64, *, shift: float = 0.0) -> np.ndarray:
+        """Energy of every basis state minus ``shift``, ``2**n`` values (bit ``j`` of the index is ``x_j``).
 
-        A form-made QUBO returns the form's cached ``f + lam . G`` vector; any
-        other QUBO builds it by doubling (about ``3 * 2**n`` additions).
-        The returned array must not be modified.
+        Built in one write pass at memory speed (:mod:`qslack.model._diag`;
+        with a form-made QUBO the form builds it the same way).  ``dtype``
+        float32 halves the memory: pass ``shift=self.diagonal_shift()`` so that
+        the values are centred and keep their precision.  The returned array
+        must not be modified.
+
+        Examples
+        --------
+        >>> q = QUBO(np.array([[1.0, -2.0], [0.0, 1.0]]), offset=1e6)
+        >>> s = q.diagonal_shift()
+        >>> (q.diagonal(np.float32, shift=s) + s).tolist()
+        [1000000.0, 1000001.0, 1000001.0, 1000000.0]
         """
-        if self._diagonal_fn is not None:
-            return self._diagonal_fn()
+        dt = np.dtype(dtype)
+        if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValidationError(f"diagonal dtype must be float64 or float32, got {dt}")
+        from qslack.memory import require
+
+        require(dt.itemsize << self.n_vars, f"the {dt.name} diagonal of {self.n_vars} variables")
         Qd = self.dense()
-        d = quadratic_diagonal(np.triu(Qd, 1), np.diag(Qd).copy(), self.offset)
+        d = quadratic_diagonal(Qd, np.diag(Qd).copy(), self.offset, dtype=dt, shift=float(shift))
         d.setflags(write=False)
         return d
+
+    def diagonal_shift(self) -> float:
+        """Midpoint of the bounds ``offset + sum(min(Q, 0))`` and ``offset + sum(max(Q, 0))``.
+
+        Subtracted from a float32 diagonal, it centres the stored values, so a
+        large constant energy costs no precision.
+
+        Examples
+        --------
+        >>> QUBO(np.array([[1.0, -2.0], [0.0, 1.0]]), offset=3.0).diagonal_shift()
+        3.0
+        """
+        vals = np.asarray(self.Q.data if self.is_sparse else self.Q, dtype=np.float64)
+        lo = float(np.minimum(vals, 0.0).sum())
+        hi = float(np.maximum(vals, 0.0).sum())
+        return self.offset + 0.5 * (lo + hi)
 
     def to_ising(self) -> IsingForm:
         """The Ising form with ``x = (1 - z) / 2``.

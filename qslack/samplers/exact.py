@@ -66,6 +66,9 @@ class ExactSampler(Sampler):
         n = qubo.n_vars
         if n > MAX_VARS:
             raise ResourceError(f"ExactSampler enumerates at most {MAX_VARS} variables; this QUBO has {n}")
+        from qslack.memory import estimate_bytes, require
+
+        require(estimate_bytes(n, "exact"), f"ExactSampler on {n} variables")
         t0 = self._timer()
         best_idx = np.zeros(0, dtype=np.int64)
         best_e = np.zeros(0)

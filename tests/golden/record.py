@@ -154,6 +154,9 @@ GOLDEN: dict[str, list[str]] = {
     ],
 }
 
+#: 1: recorded by qslack 0.1 (a step's rho after its update); 2: rho as sampled (see tests/test_golden.py)
+RECORD_FORMAT = 2
+
 #: Python-API golden runs (tests/golden/api_runs.py)
 FAKE_HW = "fake-hardware-resumed"
 LAZY = "lazy-rows-cpsat-resumed"
@@ -208,6 +211,7 @@ def main() -> None:
                 rec = run_fake_hardware(db)
             else:
                 rec = run_golden(name, db)
+        rec["record_format"] = RECORD_FORMAT
         (HERE / f"{name}.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
         print(f"recorded {name}")
 

@@ -38,6 +38,7 @@ OPTIMIZERS = {
 OBJECTIVES = ("expectation", "cvar")
 PARAMS = ("angles", "ramp")
 SCHEDULES = ("default", "lr")
+AUTO_C64_QUBITS = 18  # dtype="auto": complex64 from this many qubits
 
 
 def sample_from_probabilities(
@@ -76,8 +77,12 @@ class QAOASampler(Sampler):
         from the shots (see :func:`~qslack.samplers.qaoa.backends.aer.sample_mps`;
         X mixer only).
     optimizer : {"cobyla", "nelder-mead", "l-bfgs-b", "powell", "none"}
-        scipy.optimize method (L-BFGS-B with finite differences); ``"none"``
-        keeps the starting angles (as ``maxiter=0``): no optimiser evaluation.
+        scipy.optimize method; ``"none"`` keeps the starting angles (as
+        ``maxiter=0``): no optimiser evaluation.  ``l-bfgs-b`` on the
+        statevector backend (X mixer, ``params="angles"``) uses the exact
+        gradient of the objective (adjoint method, ``jac=True``: one call is a
+        value and a gradient for ~3.5 evaluations' time,
+        :mod:`~qslack.samplers.qaoa.gradient`); elsewhere finite differences.
     objective : {"expectation", "cvar"}
         What the optimiser minimises; ``alpha`` is the CVaR fraction.
     alpha : float
@@ -88,8 +93,17 @@ class QAOASampler(Sampler):
         Optimiser iteration (evaluation) budget; 0 keeps the initial angles.
     seed : int, optional
         Default seed of :meth:`sample`.
-    dtype : {"complex128", "complex64"}
-        Statevector precision.
+    dtype : {"auto", "complex128", "complex64"}
+        Statevector precision.  ``auto`` (default): complex64 from
+        ``AUTO_C64_QUBITS`` qubits up, complex128 below.  complex64 is ~1.5x
+        faster and half the memory; its probabilities differ from complex128 by
+        ~1e-7 relative (``tests/test_kernel_precision.py``), far below the shot
+        noise ``1/sqrt(shots)`` of any sampled run.
+    diag_dtype : {"float64", "float32"}
+        The cost diagonal's dtype on the statevector backend; float32 halves its
+        memory (28-29 qubits on 24 GiB with complex64), stored minus
+        ``qubo.diagonal_shift()`` so that a large constant costs no precision;
+        energies of the samples are exact (from the QUBO).
     device : {"CPU", "GPU"}
         ``statevector``: GPU runs our kernel on CuPy; ``aer``: Aer's GPU device.
     aer_method : {"statevector", "matrix_product_state"}
@@ -136,6 +150,9 @@ class QAOASampler(Sampler):
     >>> lr = QAOASampler(p=4, schedule="lr", optimizer="none", shots=50, seed=1).sample(q)
     >>> lr.info["n_optimizer_evals"], len(lr.info["angles"]["gammas"])
     (0, 4)
+    >>> g = QAOASampler(p=1, optimizer="l-bfgs-b", shots=200, maxiter=30, seed=1).sample(q)
+    >>> g.info["n_grad_evals"] > 0
+    True
     """
 
     parameters: ClassVar[dict[str, str]] = {
@@ -157,7 +174,7 @@ class QAOASampler(Sampler):
         shots: int = 1000,
         maxiter: int = 100,
         seed: int | None = None,
-        dtype: str = "complex128",
+        dtype: str = "auto",
         device: str = "CPU",
         aer_method: str = "statevector",
         threads: int | None = None,
@@ -171,6 +188,7 @@ class QAOASampler(Sampler):
         ramp: Any = None,
         mps_max_bond_dimension: int = 64,
         mps_truncation_threshold: float = 1e-10,
+        diag_dtype: str = "float64",
     ) -> None:
         if backend not in BACKENDS:
             raise OptionError(f"unknown QAOA backend {backend!r}; choose from {BACKENDS}")
@@ -199,8 +217,10 @@ class QAOASampler(Sampler):
         self.schedule, self.params, self.ramp = schedule, params, (float(ramp_v[0]), float(ramp_v[1]))
         self._ansatz_cache: dict[int, Ansatz] = {}
         self._ansatz(self._n_hint())  # validate the ansatz options now
-        if dtype not in ("complex128", "complex64"):
-            raise OptionError(f"dtype must be complex128 or complex64, not {dtype!r}")
+        if dtype not in ("auto", "complex128", "complex64"):
+            raise OptionError(f"dtype must be auto, complex128 or complex64, not {dtype!r}")
+        if diag_dtype not in ("float64", "float32"):
+            raise OptionError(f"diag_dtype must be float64 or float32, not {diag_dtype!r}")
         if device not in ("CPU", "GPU"):
             raise OptionError(f"device must be CPU or GPU, not {device!r}")
         self.p, self.backend, self.optimizer = int(p), backend, optimizer.lower()
@@ -217,6 +237,7 @@ class QAOASampler(Sampler):
         plain = self.mixer == "x" and self.initial_state is None and self.params == "angles"
         if backend == "mps" and not plain:
             raise OptionError("the mps backend runs the plain X-mixer QAOA (mixer x, uniform start, angles)")
+        self.diag_dtype = diag_dtype
 
     def config(self) -> dict[str, Any]:
         """The sampler's configuration (what identifies it in the store).
@@ -234,6 +255,7 @@ class QAOASampler(Sampler):
             "shots": self.shots,
             "maxiter": self.maxiter,
             "dtype": self.dtype,
+            "diag_dtype": self.diag_dtype,
             "device": self.device,
             "aer_method": self.aer_method,
         }
@@ -291,8 +313,11 @@ class QAOASampler(Sampler):
         return self._ansatz_cache[n]
 
     def check_fits(self, n_vars: int) -> None:
-        """The statevector (state + diagonal) must fit the available memory; nothing is allocated."""
-        from qslack.samplers.qaoa.kernel import check_memory
+        """The whole solve path must fit the memory available now (:func:`qslack.memory.estimate_bytes`,
+        path ``"solve"``: the form's caches, the previous step's probabilities and this sampler's
+        state, diagonal and final probabilities); nothing is allocated.  Sizes beyond 64 qubits are
+        stated in words."""
+        from qslack.memory import estimate_bytes, require
 
         if self.device == "GPU":
             _require_gpu(self.backend)
@@ -305,29 +330,60 @@ class QAOASampler(Sampler):
                 f"{format_count(n_vars)} qubits: a statevector of 2^{format_count(n_vars)} amplitudes "
                 "cannot be simulated"
             )
-        dtype = np.complex64 if self.dtype == "complex64" else np.complex128
-        check_memory(n_vars, dtype)
+        need = estimate_bytes(
+            n_vars,
+            "solve",
+            dtype=self.state_dtype(n_vars),
+            diag_dtype=self.diag_dtype,
+            threads=self.threads,
+            gradient=self.optimizer == "l-bfgs-b",
+            objective=self.objective,
+            backend=self.backend,
+        )
+        require(need, f"a {n_vars}-qubit QAOA solve ({self.backend}, {self.state_dtype(n_vars)})")
 
     # ---------------------------------------------------------------- engines
+    def state_dtype(self, n: int) -> str:
+        """The statevector dtype used for ``n`` qubits (resolves ``"auto"``).
+
+        Examples
+        --------
+        >>> QAOASampler().state_dtype(10), QAOASampler().state_dtype(24)
+        ('complex128', 'complex64')
+        """
+        if self.dtype != "auto":
+            return self.dtype
+        return "complex64" if n >= AUTO_C64_QUBITS else "complex128"
+
     def _engine(self, qubo: QUBO, scale: float, ansatz: Ansatz) -> tuple[Any, Any]:
-        """``(simulator, diagonal)`` for the backend, device and ansatz."""
+        """``(simulator, diagonal)`` for the backend, device and ansatz; the statevector kernel's
+        ``diagonal`` is stored minus ``self._shift`` (float32 diagonals)."""
         n = qubo.n_vars
-        dtype = np.complex64 if self.dtype == "complex64" else np.complex128
+        self._shift = 0.0
+        dtype = np.complex64 if self.state_dtype(n) == "complex64" else np.complex128
+        if self.backend == "statevector" and (not ansatz.is_default or self.p == 0):
+            if self.device == "GPU":
+                from qslack.samplers.qaoa.kernel_ansatz_gpu import GPUAnsatzSimulator
+
+                return GPUAnsatzSimulator(ansatz, dtype=dtype), qubo.diagonal()
+            from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
+
+            return AnsatzSimulator(ansatz, dtype=dtype, threads=self.threads), qubo.diagonal()
         if self.backend == "statevector":
-            if not ansatz.is_default or self.p == 0:
-                if self.device == "GPU":
-                    from qslack.samplers.qaoa.kernel_ansatz_gpu import GPUAnsatzSimulator
-
-                    return GPUAnsatzSimulator(ansatz, dtype=dtype), qubo.diagonal()
-                from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
-
-                return AnsatzSimulator(ansatz, dtype=dtype, threads=self.threads), qubo.diagonal()
             if self.device == "GPU":
                 from qslack.samplers.qaoa.kernel_gpu import GPUStatevectorSimulator as Sim
             else:
                 from qslack.samplers.qaoa.kernel import StatevectorSimulator as Sim
-            sim = Sim(n, dtype=dtype) if self.device == "GPU" else Sim(n, dtype=dtype, threads=self.threads)
-            diag = qubo.diagonal()
+            ddt = np.float32 if self.diag_dtype == "float32" else np.float64
+            if self.device == "GPU":
+                sim = Sim(n, dtype=dtype, diag_dtype=ddt)
+            else:
+                sim = Sim(n, dtype=dtype, threads=self.threads, diag_dtype=ddt)
+            if ddt is np.float32:
+                self._shift = qubo.diagonal_shift()
+                diag = qubo.diagonal(np.float32, shift=self._shift)
+            else:
+                diag = qubo.diagonal()
             return sim, diag
         from qslack.samplers.qaoa.backends.aer import AerStatevector
 
@@ -388,6 +444,8 @@ class QAOASampler(Sampler):
         """
         from scipy.optimize import minimize
 
+        from qslack.samplers.qaoa.gradient import hardware_circuit_evals
+
         self._check_options(options)
         shots = int(options.get("shots", self.shots))
         maxiter = int(options.get("maxiter", self.maxiter))
@@ -402,27 +460,43 @@ class QAOASampler(Sampler):
         scale = ising.scale
         sim, diag = self._engine(qubo, scale, ansatz)
         t_build = time.perf_counter() - t0
+        shift = self._shift
+        kw = {"shift": shift} if shift else {}  # only the X-mixer kernel stores a shifted diagonal
         history: list[float] = []
         best: list[Any] = [np.inf, None]
+        n_grad = [0]
+
+        def record(x: np.ndarray, v: float) -> None:
+            history.append(float(v))
+            if v < best[0]:
+                best[0], best[1] = float(v), np.array(x, dtype=np.float64)
 
         def value(x: np.ndarray) -> float:
             g, b = split(self._theta(x))
             if self.backend == "statevector":
                 if self.objective == "expectation" and hasattr(sim, "run_expectation"):
-                    v = sim.run_expectation(diag, g, b, scale=scale)  # energy summed in the last pass
+                    v = sim.run_expectation(diag, g, b, scale=scale, **kw)  # energy summed in the last pass
                 else:
-                    sim.run(diag, g, b, scale=scale)
-                    if self.objective == "expectation":
-                        v = sim.expectation(diag)
-                    else:
-                        v = sim.cvar(diag, self.alpha)
+                    sim.run(diag, g, b, scale=scale, **kw)
+                    v = (
+                        sim.expectation(diag, **kw)
+                        if self.objective == "expectation"
+                        else sim.cvar(diag, self.alpha, **kw)
+                    )
             else:
                 probs = sim.probabilities(g, b)
                 v = float(probs @ diag) if self.objective == "expectation" else _cvar(diag, probs, self.alpha)
-            history.append(float(v))
-            if v < best[0]:
-                best[0], best[1] = float(v), np.array(x, dtype=np.float64)
+            record(x, v)
             return float(v)
+
+        def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            g, b = split(x)
+            v, dg, db = sim.gradient(
+                diag, g, b, scale=scale, shift=shift, objective=self.objective, alpha=self.alpha
+            )
+            n_grad[0] += 1
+            record(x, v)
+            return float(v), np.concatenate([dg, db])
 
         x0 = self._start(options.get("init"))
         theta0 = self._theta(x0)
@@ -436,7 +510,11 @@ class QAOASampler(Sampler):
                 opts = {"maxfev": maxiter}
             elif method == "L-BFGS-B":
                 opts = {"maxfun": maxiter}
-            minimize(value, x0, method=method, options=opts)
+            exact_grad = method == "L-BFGS-B" and self.params == "angles" and hasattr(sim, "gradient")
+            if exact_grad:
+                minimize(value_and_grad, x0, method=method, jac=True, options=opts)
+            else:
+                minimize(value, x0, method=method, options=opts)
             x = best[1]  # the optimiser may stop on a worse point than one it visited
         else:
             x = x0
@@ -445,18 +523,22 @@ class QAOASampler(Sampler):
         theta = self._theta(x)
         t_opt = time.perf_counter() - t1
         if self.backend == "statevector":
+            expectation = final if self.objective == "expectation" else sim.expectation(diag, **kw)
             probs = sim.probabilities()
             if hasattr(probs, "get"):
                 probs = probs.get()
         else:
             probs = sim.probabilities(*split(theta))
         probs = np.asarray(probs, dtype=np.float64)
+        if self.backend != "statevector":
+            expectation = float(probs @ diag)
+        exact_diag = diag if shift == 0.0 and np.asarray(diag).dtype == np.float64 else None
         rng = np.random.default_rng(seed)
         idx, counts = sample_from_probabilities(probs, shots, rng)
         g, b = split(theta)
-        # on hardware every evaluation is one circuit of `shots` shots; the last one prepares the
-        # final state, which is the sampling run
-        circuits = len(history)
+        # on hardware every value evaluation is one circuit of `shots` shots (the last one prepares
+        # the sampled state) and a gradient by parameter shift 4p circuits
+        circuits = hardware_circuit_evals(len(history), n_grad[0], self.p)
         info = {
             "backend": self.backend,
             "device": self.device,
@@ -467,10 +549,12 @@ class QAOASampler(Sampler):
             "angles": {"gammas": g.tolist(), "betas": b.tolist()},
             "init": {"gammas": split(theta0)[0].tolist(), "betas": split(theta0)[1].tolist()},
             "objective": self.objective,
+            "dtype": self.state_dtype(qubo.n_vars) if self.backend == "statevector" else "complex128",
             "final_value": final,
-            "expectation": float(probs @ diag),
+            "expectation": float(expectation),
             "history": history,
             "n_evals": len(history),
+            "n_grad_evals": n_grad[0],
             "circuit_evals": circuits,
             "shots_total": circuits * shots,
             "n_optimizer_evals": n_opt,
@@ -485,13 +569,7 @@ class QAOASampler(Sampler):
             info["ramp_init"] = [float(v) for v in x0] if self.p > 0 else list(self.ramp)
             params["ramp"] = info["ramp"]
         return SampleSet.from_indices(
-            idx,
-            counts,
-            qubo,
-            info=info,
-            diagonal=np.asarray(diag),
-            probabilities=probs,
-            params=params,
+            idx, counts, qubo, info=info, diagonal=exact_diag, probabilities=probs, params=params
         )
 
 

@@ -1,0 +1,514 @@
+"""Chunk operations of the numba QAOA kernels: phases, mixer rotations, reductions.
+
+Every operation acts on a *float view* ``x`` of amplitudes (real and imaginary
+parts interleaved) of a contiguous region that sits in the L1/L2 cache; the
+pass drivers in :mod:`~qslack.samplers.qaoa.kernel` and
+:mod:`~qslack.samplers.qaoa.gradient` decide which region.
+
+Mixer forms
+-----------
+``exp(-i b X) = c I - i s X`` (``c, s = cos b, sin b``) acts on an amplitude pair
+``(a0, a1)`` (partners in one qubit).  The forward kernel uses the *tangent form*
+(one fused multiply-add and one in-register shuffle per vector instead of a
+multiply, a fused multiply-add and a shuffle)::
+
+    exp(-i b X) = c (I - i t X),          t = tan b        (|t| <= 1)
+                = -i s X (I - i t' X),    t' = -cot b      (otherwise)
+
+so a qubit costs ``a0' = a0 - i t a1, a1' = a1 - i t a0`` (and, in the second
+form, the two outputs are stored exchanged: the ``X``).  The scalar ``c`` or
+``-i s`` of every qubit of a layer is folded into that layer's phase (the
+phase is elementwise, scalars commute with everything), so the state after a
+complete layer is the exact state; in between, amplitudes stay below 1 in
+modulus because ``|c|, |s| >= 1/sqrt(2)`` in the form chosen.  Two qubits at a
+time use the tensor product::
+
+    (I - i t X1)(I - i t X2):  a0' = a0 - t^2 a3 - i t (a1 + a2),  a3' = a3 - t^2 a0 - i t (a1 + a2)
+                               a1' = a1 - t^2 a2 - i t (a0 + a3),  a2' = a2 - t^2 a1 - i t (a0 + a3)
+
+(12 vector operations for 4 vectors and 2 qubits).  The adjoint (backward)
+sweep uses the plain ``(c, s)`` form on two states and accumulates
+``Im <lam| X_q |psi>`` from the values it already holds in registers.
+
+Explicit SIMD: the loop vectoriser handles interleaved complex data and
+partners inside one vector poorly, so the rotations are numba intrinsics that
+emit LLVM vector code: one 64-byte vector (4 complex128 or 8 complex64
+amplitudes) per stream; qubits whose partner sits inside a vector are rotated
+with shuffles on a vector of ``2 ** k`` amplitudes.
+
+``cos``/``sin`` of the phase: branch-free Cody--Waite reduction in float64 and
+Cephes polynomials (float64; or float32 polynomials after the float64
+reduction for complex64 states, ~1 float32 ulp), which the compiler vectorises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
+
+_FM = {"contract"}  # fused multiply-add only: no reassociation, no finite-math assumptions
+_U = np.uint64
+# Index arithmetic in the inner loops is done in uint64 on 1-d slices: numba then
+# emits no negative-index wrap-around code and LLVM vectorises the loops.
+
+VEC_BYTES = 64  # bytes per stream and intrinsic call (4 complex128 / 8 complex64 amplitudes)
+LOW_BITS = 5  # qubits rotated inside one vector of 2**LOW_BITS amplitudes
+
+# --------------------------------------------------------------------------- sincos
+
+_TWO_OVER_PI = 0.636619772367581343076
+_PIO2_1 = 1.57079632673412561417e00  # first 33 bits of pi/2
+_PIO2_2 = 6.07710050630396597660e-11  # next 33 bits
+_PIO2_3 = 2.02226624871116645580e-21  # next 33 bits
+# Cephes sin.c / cos polynomials on [-pi/4, pi/4]
+_S0 = 1.58962301576546568060e-10
+_S1 = -2.50507477628578072866e-8
+_S2 = 2.75573136213857245213e-6
+_S3 = -1.98412698295895385996e-4
+_S4 = 8.33333333332211858878e-3
+_S5 = -1.66666666666666307295e-1
+_C0 = -1.13585365213876817300e-11
+_C1 = 2.08757008419747316778e-9
+_C2 = -2.75573141792967388112e-7
+_C3 = 2.48015872888517045348e-5
+_C4 = -1.38888888888730564116e-3
+_C5 = 4.16666666666665929218e-2
+# Cephes sinf.c / cosf polynomials (float32) on [-pi/4, pi/4]
+_FS0 = np.float32(-1.9515295891e-4)
+_FS1 = np.float32(8.3321608736e-3)
+_FS2 = np.float32(-1.6666654611e-1)
+_FC0 = np.float32(2.443315711809948e-5)
+_FC1 = np.float32(-1.388731625493765e-3)
+_FC2 = np.float32(4.166664568298827e-2)
+_F_HALF = np.float32(0.5)
+_F_ONE = np.float32(1.0)
+
+
+@njit(inline="always", fastmath=_FM)
+def _reduce(x):
+    """(r, quadrant q as float) with x = q pi/2 + r, |r| <= pi/4 (float64)."""
+    q = np.floor(x * _TWO_OVER_PI + 0.5)
+    r = x - q * _PIO2_1
+    r = r - q * _PIO2_2
+    r = r - q * _PIO2_3
+    return r, q - 4.0 * np.floor(q * 0.25)
+
+
+@njit(inline="always", fastmath=_FM)
+def _quadrant(cp, sp, m):
+    swap = (m == 1.0) | (m == 3.0)
+    cs = sp if swap else cp
+    sn = cp if swap else sp
+    c = -cs if (m == 1.0) | (m == 2.0) else cs
+    s = -sn if m >= 2.0 else sn
+    return c, s
+
+
+@njit(inline="always", fastmath=_FM)
+def cos_sin(x):
+    """(cos x, sin x) in float64, branch-free so that loops calling it vectorise."""
+    r, m = _reduce(x)
+    z = r * r
+    sp = r + r * z * (((((_S0 * z + _S1) * z + _S2) * z + _S3) * z + _S4) * z + _S5)
+    cp = 1.0 - 0.5 * z + z * z * (((((_C0 * z + _C1) * z + _C2) * z + _C3) * z + _C4) * z + _C5)
+    return _quadrant(cp, sp, m)
+
+
+@njit(inline="always", fastmath=_FM)
+def cos_sin32(x):
+    """(cos x, sin x) as float32: float64 range reduction, float32 polynomials."""
+    r64, m = _reduce(x)
+    r = np.float32(r64)
+    z = r * r
+    sp = r + r * z * ((_FS0 * z + _FS1) * z + _FS2)
+    cp = _F_ONE - _F_HALF * z + z * z * ((_FC0 * z + _FC1) * z + _FC2)
+    swap = (m == 1.0) | (m == 3.0)
+    cs = sp if swap else cp
+    sn = cp if swap else sp
+    c = -cs if (m == 1.0) | (m == 2.0) else cs
+    s = -sn if m >= 2.0 else sn
+    return c, s
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def sincos_like(ref, x):
+    """(cos x, sin x) in the precision of ``ref`` (a float32 or float64 scalar); numba only."""
+    raise NotImplementedError("numba-only helper")
+
+
+def as_like(ref, v):
+    """``v`` cast to the type of ``ref``; numba only."""
+    raise NotImplementedError("numba-only helper")
+
+
+def _is_f32(ty) -> bool:
+    return isinstance(ty, types.Float) and ty.bitwidth == 32
+
+
+@overload(sincos_like, jit_options={"fastmath": _FM})
+def _ol_sincos_like(ref, x):
+    if _is_f32(ref):
+        return lambda ref, x: cos_sin32(x)
+    return lambda ref, x: cos_sin(x)
+
+
+@overload(as_like)
+def _ol_as_like(ref, v):
+    if _is_f32(ref):
+        return lambda ref, v: np.float32(v)
+    return lambda ref, v: np.float64(v)
+
+
+@njit(fastmath=_FM, cache=True)
+def phase_slice(xs, ds, g, phi, mag, shift, fill, lowp):
+    """xs[t] <- mag * exp(-i (g (ds[t] + shift) - phi)) * (xs[t], or 1 if ``fill``).
+
+    ``xs`` is a float view of ``len(ds)`` amplitudes; ``mag * exp(i phi)`` is a
+    scalar folded into the phase (the mixer scalars of the layer, the ``|+>``
+    amplitude); ``shift`` is added to the diagonal (the offset a float32
+    diagonal was stored without).  float32 views use float32 polynomials after
+    the float64 range reduction (``lowp`` is implied by the dtype).
+    """
+    g0 = g * shift - phi
+    n = _U(ds.shape[0])
+    m = as_like(xs[0], mag)
+    if fill:
+        for t in range(n):
+            c, s = sincos_like(m, g * ds[t] + g0)
+            i = _U(2) * t
+            xs[i] = m * c
+            xs[i + _U(1)] = -m * s
+    else:
+        for t in range(n):
+            c, s = sincos_like(m, g * ds[t] + g0)
+            c = c * m
+            s = s * m
+            i = _U(2) * t
+            re = xs[i]
+            im = xs[i + _U(1)]
+            xs[i] = re * c + im * s
+            xs[i + _U(1)] = im * c - re * s
+
+
+@njit(fastmath=True, cache=True)
+def expect_slice(xs, ds, shift):
+    """sum_k |xs[k]|^2 (ds[k] + shift) (xs a float view: re, im interleaved), float64 sum."""
+    acc = 0.0
+    for k in range(_U(ds.shape[0])):
+        re = np.float64(xs[_U(2) * k])
+        im = np.float64(xs[_U(2) * k + _U(1)])
+        acc += (re * re + im * im) * (np.float64(ds[k]) + shift)
+    return acc
+
+
+@njit(fastmath=True, cache=True)
+def norm_slice(xs):
+    """sum_k |xs[k]|^2 (float64 sum)."""
+    acc = 0.0
+    for k in range(_U(xs.shape[0] // 2)):
+        re = np.float64(xs[_U(2) * k])
+        im = np.float64(xs[_U(2) * k + _U(1)])
+        acc += re * re + im * im
+    return acc
+
+
+@njit(fastmath=_FM, cache=True)
+def copy_slice(dst, src):
+    for i in range(_U(dst.shape[0])):
+        dst[i] = src[i]
+
+
+# --------------------------------------------------------------------------- LLVM helpers
+
+
+def _vec_lanes(aty) -> int:
+    """Reals per vector for the array type ``aty``."""
+    return VEC_BYTES * 8 // aty.dtype.bitwidth
+
+
+def _float_array(arr) -> bool:
+    return isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(arr.dtype, types.Float)
+
+
+def _scalars(context, builder, signature, args, first, count, aty):
+    return [
+        context.cast(builder, args[first + j], signature.args[first + j], aty.dtype) for j in range(count)
+    ]
+
+
+def _splat(builder, vty, values):
+    """A vector whose lane L is values[L % len(values)]."""
+    i32 = ir.IntType(32)
+    vec = ir.Constant(vty, ir.Undefined)
+    for lane in range(vty.count):
+        vec = builder.insert_element(vec, values[lane % len(values)], ir.Constant(i32, lane))
+    return vec
+
+
+def _shuffle(builder, v, perm):
+    i32 = ir.IntType(32)
+    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, len(perm)), perm))
+
+
+def _ptrs(context, builder, signature, args, ary, vty, arg_base, nidx):
+    """Vector pointers at x[base] + every sum of the nidx offsets that follow ``base``."""
+    base = context.cast(builder, args[arg_base], signature.args[arg_base], types.uint64)
+    offs = [
+        context.cast(builder, args[arg_base + 1 + j], signature.args[arg_base + 1 + j], types.uint64)
+        for j in range(nidx)
+    ]
+    ptrs = []
+    for b in range(1 << nidx):
+        ix = base
+        for j in range(nidx):
+            if b >> j & 1:
+                ix = builder.add(ix, offs[j])
+        ptrs.append(builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer()))
+    return ptrs
+
+
+_FL = ("contract",)
+
+
+def _fma(builder, a, b, c):
+    """a * b + c (contractable)."""
+    return builder.fadd(builder.fmul(a, b, flags=_FL), c, flags=_FL)
+
+
+# --------------------------------------------------------------------------- tangent-form intrinsics
+
+
+def _make_tlow(nbits: int, flip: bool):
+    """Intrinsic ``f(x, idx, t)``: tangent-form rotations of bits 0..nbits-1 of the
+    ``2**nbits`` amplitudes at float index ``idx`` (one LLVM vector), then with
+    ``flip`` the ``X`` on all those bits (a lane permutation)."""
+    lanes = 2 << nbits
+
+    @intrinsic
+    def tlow(typingctx, arr, idx, t):
+        if not _float_array(arr):
+            return None
+        sig = types.void(arr, idx, t)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            ary = context.make_array(aty)(context, builder, args[0])
+            fty = context.get_value_type(aty.dtype)
+            (tv,) = _scalars(context, builder, signature, args, 2, 1, aty)
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            (vptr,) = _ptrs(context, builder, signature, args, ary, vty, 1, 0)
+            v = builder.load(vptr, align=al)
+            tvec = _splat(builder, vty, [tv, builder.fmul(tv, ir.Constant(fty, -1.0))])
+            for q in range(nbits):
+                pv = _shuffle(builder, v, [lane ^ (2 << q) ^ 1 for lane in range(lanes)])
+                v = _fma(builder, tvec, pv, v)
+            if flip:
+                allbits = lanes - 2  # lane bits 1..nbits = amplitude bits 0..nbits-1
+                v = _shuffle(builder, v, [lane ^ allbits for lane in range(lanes)])
+            builder.store(v, vptr, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tlow
+
+
+def _make_tpair(flip: bool):
+    """Intrinsic ``f(x, i0, d1, t)``: tangent form on the vector pair (x[i0..], x[i0+d1..])."""
+
+    @intrinsic
+    def tpair(typingctx, arr, i0, d1, t):
+        if not _float_array(arr):
+            return None
+        sig = types.void(arr, i0, d1, t)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            ary = context.make_array(aty)(context, builder, args[0])
+            fty = context.get_value_type(aty.dtype)
+            (tv,) = _scalars(context, builder, signature, args, 3, 1, aty)
+            lanes = _vec_lanes(aty)
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            p0, p1 = _ptrs(context, builder, signature, args, ary, vty, 1, 1)
+            a = builder.load(p0, align=al)
+            b = builder.load(p1, align=al)
+            tvec = _splat(builder, vty, [tv, builder.fmul(tv, ir.Constant(fty, -1.0))])
+            swap = [lane ^ 1 for lane in range(lanes)]
+            a2 = _fma(builder, tvec, _shuffle(builder, b, swap), a)
+            b2 = _fma(builder, tvec, _shuffle(builder, a, swap), b)
+            if flip:
+                a2, b2 = b2, a2
+            builder.store(a2, p0, align=al)
+            builder.store(b2, p1, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tpair
+
+
+def _make_tquad(flip: bool):
+    """Intrinsic ``f(x, i0, d1, d2, t)``: two tangent-form qubits on 4 vector streams.
+
+    Streams a0..a3 at x[i0], x[i0+d1], x[i0+d2], x[i0+d1+d2] (bits q1, q2).
+    """
+
+    @intrinsic
+    def tquad(typingctx, arr, i0, d1, d2, t):
+        if not _float_array(arr):
+            return None
+        sig = types.void(arr, i0, d1, d2, t)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            ary = context.make_array(aty)(context, builder, args[0])
+            fty = context.get_value_type(aty.dtype)
+            (tv,) = _scalars(context, builder, signature, args, 4, 1, aty)
+            lanes = _vec_lanes(aty)
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            ptrs = _ptrs(context, builder, signature, args, ary, vty, 1, 2)
+            a0, a1, a2, a3 = (builder.load(p, align=al) for p in ptrs)
+            minus = ir.Constant(fty, -1.0)
+            tvec = _splat(builder, vty, [tv, builder.fmul(tv, minus)])
+            ntt = _splat(builder, vty, [builder.fmul(builder.fmul(tv, tv), minus)])
+            swap = [lane ^ 1 for lane in range(lanes)]
+            w12 = _shuffle(builder, builder.fadd(a1, a2), swap)
+            w03 = _shuffle(builder, builder.fadd(a0, a3), swap)
+            r0 = _fma(builder, tvec, w12, _fma(builder, ntt, a3, a0))
+            r3 = _fma(builder, tvec, w12, _fma(builder, ntt, a0, a3))
+            r1 = _fma(builder, tvec, w03, _fma(builder, ntt, a2, a1))
+            r2 = _fma(builder, tvec, w03, _fma(builder, ntt, a1, a2))
+            res = (r3, r2, r1, r0) if flip else (r0, r1, r2, r3)
+            for p, r in zip(ptrs, res, strict=True):
+                builder.store(r, p, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tquad
+
+
+_tl5 = _make_tlow(LOW_BITS, False)
+_tx5 = _make_tlow(LOW_BITS, True)
+_tpair = _make_tpair(False)
+_tpairx = _make_tpair(True)
+_tquad = _make_tquad(False)
+_tquadx = _make_tquad(True)
+
+
+@njit(fastmath=_FM, cache=True)
+def _scalar_tpair(p0, p1, t, flip):
+    """Tangent form on the amplitude pairs (p0[u], p1[u]) (float views), scalar code."""
+    for u in range(_U(p0.shape[0] // 2)):
+        i = _U(2) * u
+        j = i + _U(1)
+        ar = p0[i]
+        ai = p0[j]
+        br = p1[i]
+        bi = p1[j]
+        nar = ar + t * bi
+        nai = ai - t * br
+        nbr = br + t * ai
+        nbi = bi - t * ar
+        if flip:
+            nar, nai, nbr, nbi = nbr, nbi, nar, nai
+        p0[i] = nar
+        p0[j] = nai
+        p1[i] = nbr
+        p1[j] = nbi
+
+
+@njit(fastmath=_FM, cache=True)
+def _trot_low(xs, k, t, flip):
+    """Tangent form on bits 0..k-1 (1 <= k <= LOW_BITS) of the amplitudes of xs.
+
+    ``k = LOW_BITS``: one vector intrinsic per ``2**LOW_BITS`` amplitudes; fewer
+    bits (tiny blocks only) go through scalar code.
+    """
+    if k == LOW_BITS:
+        step = _U(2 << LOW_BITS)
+        ng = _U(xs.shape[0]) // step
+        if flip:
+            for h in range(ng):
+                _tx5(xs, step * h, t)
+        else:
+            for h in range(ng):
+                _tl5(xs, step * h, t)
+        return
+    nn = _U(xs.shape[0] // 2)
+    for q in range(k):
+        s1 = _U(1) << _U(q)
+        d1 = _U(2) * s1
+        for h in range(_U(0), nn, _U(2) * s1):
+            b = _U(2) * h
+            _scalar_tpair(xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], t, flip)
+
+
+@njit(fastmath=_FM, cache=True)
+def _trot1(xs, q, t, flip):
+    """Tangent form on bit q of the amplitudes of xs."""
+    s1 = _U(1) << _U(q)
+    nn = _U(xs.shape[0] // 2)
+    d1 = _U(2) * s1
+    va = _U(VEC_BYTES // (2 * xs.itemsize))  # amplitudes per vector
+    if s1 % va != 0:
+        for h in range(_U(0), nn, _U(2) * s1):
+            b = _U(2) * h
+            _scalar_tpair(xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], t, flip)
+        return
+    if flip:
+        for h in range(_U(0), nn, _U(2) * s1):
+            for u in range(_U(0), s1, va):
+                _tpairx(xs, _U(2) * (h + u), d1, t)
+    else:
+        for h in range(_U(0), nn, _U(2) * s1):
+            for u in range(_U(0), s1, va):
+                _tpair(xs, _U(2) * (h + u), d1, t)
+
+
+@njit(fastmath=_FM, cache=True)
+def _trot2(xs, q1, q2, t, flip):
+    """Tangent form on bits q1 < q2 of the amplitudes of xs (vectorised: 2**q1 >= vector)."""
+    s1 = _U(1) << _U(q1)
+    s2 = _U(1) << _U(q2)
+    nn = _U(xs.shape[0] // 2)
+    d1 = _U(2) * s1
+    d2 = _U(2) * s2
+    va = _U(VEC_BYTES // (2 * xs.itemsize))
+    if flip:
+        for h in range(_U(0), nn, _U(2) * s2):
+            for m in range(h, h + s2, _U(2) * s1):
+                for u in range(_U(0), s1, va):
+                    _tquadx(xs, _U(2) * (m + u), d1, d2, t)
+    else:
+        for h in range(_U(0), nn, _U(2) * s2):
+            for m in range(h, h + s2, _U(2) * s1):
+                for u in range(_U(0), s1, va):
+                    _tquad(xs, _U(2) * (m + u), d1, d2, t)
+
+
+@njit(fastmath=_FM, cache=True)
+def trot_bits(xs, lo, hi, t, flip):
+    """Tangent-form mixer on every bit lo <= q < hi of the amplitudes of the float view xs.
+
+    ``flip``: the second form (``X`` applied on every rotated bit).
+    """
+    va_bits = 2 if xs.itemsize == 8 else 3  # log2 amplitudes per vector
+    q = lo
+    if q == 0:
+        q = min(hi, LOW_BITS)
+        _trot_low(xs, q, t, flip)
+    while q < hi:
+        if q + 1 < hi and q >= va_bits:
+            _trot2(xs, q, q + 1, t, flip)
+            q += 2
+        else:
+            _trot1(xs, q, t, flip)
+            q += 1
