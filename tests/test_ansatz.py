@@ -310,7 +310,7 @@ def test_config_and_info_record_the_ansatz() -> None:
     plain = QAOASampler(p=2).config()
     assert set(plain) == {
         "sampler", "p", "backend", "optimizer", "objective", "alpha", "shots", "maxiter",
-        "dtype", "device", "aer_method",
+        "dtype", "diag_dtype", "device", "aer_method",
     }  # fmt: skip
     s = QAOASampler(p=3, mixer="xy-complete", groups=[[0, 1], [2, 3]], schedule="lr", optimizer="none")
     cfg = s.config()

@@ -426,10 +426,11 @@ def test_resources_follow_the_memory_estimate(monkeypatch: pytest.MonkeyPatch) -
     from qslack.samplers.qaoa.kernel import state_bytes
     from qslack.samplers.qaoa.sampler import QAOASampler
 
-    sv = QAOASampler(p=1)
+    sv = QAOASampler(p=1, dtype="complex128")
     need = memory_need(24, sv, threads=4)
     assert need >= state_bytes(24) + 8 * 2**24  # at least the state and its diagonal
     assert memory_need(24, QAOASampler(p=1, dtype="complex64")) < need
+    assert memory_need(24, QAOASampler(p=1)) == memory_need(24, QAOASampler(p=1, dtype="complex64"))  # auto
     # the hook: qslack.memory.estimate_bytes decides when it exists
     import types
 
@@ -443,7 +444,10 @@ def test_resources_follow_the_memory_estimate(monkeypatch: pytest.MonkeyPatch) -
     fake.estimate_bytes = estimate_bytes  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "qslack.memory", fake)
     assert memory_need(24, sv, threads=4) == 12345
-    assert seen == {"n": 24, "path": "solve", "backend": "statevector", "dtype": "complex128", "threads": 4}
+    assert seen == {
+        "n": 24, "path": "solve", "backend": "statevector", "dtype": "complex128", "diag_dtype": "float64",
+        "threads": 4,
+    }  # fmt: skip
     r = RunResources(threads=4, memory=12345, gpu=True)
     assert r.dask({"MEMORY", "THREADS", "GPU"}) == {"THREADS": 4, "MEMORY": 12345, "GPU": 1}
     assert r.dask({"MEMORY"}) == {"MEMORY": 12345} and r.dask(set()) == {}

@@ -150,10 +150,15 @@ def memory_need(n: int, sampler: Any, *, threads: int = 1, form: Any = None) -> 
         return 0
     backend = "exact" if name == "exact" else "aer" if cfg.get("backend") == "aer" else "statevector"
     dtype = cfg.get("dtype", "complex128")
+    if hasattr(sampler, "state_dtype"):  # resolves dtype="auto" for n qubits
+        dtype = sampler.state_dtype(n)
+    diag_dtype = cfg.get("diag_dtype", "float64")
     est = _estimator()
     if est is not None:
         try:
-            return int(est(n, "solve", backend=backend, dtype=dtype, threads=threads))
+            return int(
+                est(n, "solve", backend=backend, dtype=dtype, diag_dtype=diag_dtype, threads=threads)
+            )
         except (TypeError, ValueError):  # another signature: use the formula below
             pass
     N = 1 << n
