@@ -91,6 +91,9 @@ def init_state(
     lam = form.project(d_lam if lam0 is None else form._vec(lam0, "lam"))
     rho = d_rho if rho0 is None else form._vec(rho0, "rho")
     opts, ms = meth.init(MethodContext(form), dict(options or {}), lam, rho)
+    if meth.start is not None:
+        lam, rho = meth.start(MethodContext(form), opts, lam, rho)
+        lam, rho = form.project(lam), form._vec(rho, "rho")
     return DualState(method=method, seed=int(seed), lam=lam, rho=rho, options=opts, method_state=ms)
 
 

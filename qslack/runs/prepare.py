@@ -15,7 +15,7 @@ from qslack.exceptions import QslackError
 from qslack.model.hooks import ProblemHooks
 from qslack.model.lagrangian import LagrangianForm
 from qslack.model.program import BinaryProgram
-from qslack.runs.config import SolveConfig
+from qslack.runs.config import SolveConfig, enforced_rows
 
 __all__ = ["Prepared", "prepare", "reference_solve"]
 
@@ -80,7 +80,7 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
     loaded = load_instance(cfg.instance, fmt=cfg.fmt, problem=cfg.problem, take=cfg.take)
     program = build_program(loaded, encoding=cfg.encoding)
     hooks = hooks_for(loaded.problem)
-    form = LagrangianForm(program)
+    form = LagrangianForm(program, enforced=enforced_rows(cfg, program))  # rows an XY mixer keeps
     if reference is None:
         reference = reference_solve(loaded, cfg.reference_time_limit)
     optimum, source = loaded.known_optimum, loaded.optimum_source
