@@ -209,6 +209,7 @@ def step(
         optimum=problem.optimum,
         sense=problem.sense,
         energy_diagonal=energy_diag,
+        subspace=form.enforced_mask() if energy_diag is not None else None,
     )
     share = float(ss.counts[feasible].sum() / max(ss.n_shots, 1))
     mean_gap = None

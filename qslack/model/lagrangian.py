@@ -336,6 +336,28 @@ class LagrangianForm:
                 ok &= G[k] <= tol
         return ok
 
+    def enforced_mask(self, tol: float = 1e-9) -> np.ndarray | None:
+        """Boolean ``2**n`` mask of the states that satisfy every enforced row (None when none is).
+
+        These are the states an ansatz that keeps those rows can reach; the rest
+        never carry amplitude, whatever their energy.
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[1.0, 1.0], A=[[1.0, 1.0]], b=[1.0], sense="==")
+        >>> LagrangianForm(p, enforced=[0]).enforced_mask().tolist()
+        [False, True, True, False]
+        >>> LagrangianForm(p).enforced_mask() is None
+        True
+        """
+        if not self.enforced.any():
+            return None
+        G = self.constraint_diagonals
+        ok = np.ones(G.shape[1], dtype=bool)
+        for k in np.flatnonzero(self.enforced):
+            ok &= np.abs(G[k]) <= tol
+        return ok
+
     def diagonal(self, lam: Any, rho: Any = None, *, out: np.ndarray | None = None) -> np.ndarray:
         """``f + lam . G + (rho / 2) . G**2`` over all ``2**n`` states.
 
