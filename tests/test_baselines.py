@@ -13,10 +13,9 @@ import json
 import math
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
-
-pytest.importorskip("ortools")
 
 from qslack.baselines.ortools import (
     BaselineResult,
@@ -27,6 +26,7 @@ from qslack.baselines.ortools import (
     tsp_lower_bound,
 )
 from qslack.exceptions import ValidationError
+from qslack.formats import dimacs, orlib, tsplib
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 TL = 20.0  # generous limits: these instances solve in milliseconds
@@ -344,7 +344,6 @@ def test_mis_decimal_and_real_weights() -> None:
 
 
 def test_mis_named_graphs() -> None:
-    nx = pytest.importorskip("networkx")
     for g, alpha in ((nx.petersen_graph(), 4), (nx.heawood_graph(), 7), (nx.pappus_graph(), 9)):
         edges = np.array(g.edges(), dtype=np.int64)
         r = solve_mis(g.number_of_nodes(), edges, time_limit=TL)
@@ -414,13 +413,11 @@ def test_single_worker_is_deterministic() -> None:
 # --------------------------------------------------------------------------- #
 def _instance(*parts: str) -> Path:
     path = INSTANCES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"instance file {path} not shipped")
+    assert path.is_file(), f"shipped instance file {path} is missing"
     return path
 
 
 def test_five_d_optimum() -> None:
-    tsplib = pytest.importorskip("qslack.formats.tsplib")
     inst = tsplib.read_distance_matrix(_instance("tsp_tiny", "five_d.txt"))
     r = solve_tsp(inst.dist, time_limit=TL)
     assert r.objective == 19 and r.optimal
@@ -429,7 +426,6 @@ def test_five_d_optimum() -> None:
 
 
 def test_burma14_optimum() -> None:
-    tsplib = pytest.importorskip("qslack.formats.tsplib")
     inst = tsplib.read_tsplib(_instance("tsplib", "burma14.tsp"))
     r = solve_tsp(inst.dist, time_limit=60)
     assert r.objective == 3323 and r.optimal
@@ -438,7 +434,6 @@ def test_burma14_optimum() -> None:
 
 @pytest.mark.parametrize("index,optimum", [(1, 3800), (2, 8706.1), (3, 4015), (4, 6120)])
 def test_mknap1_optima(index: int, optimum: float) -> None:
-    orlib = pytest.importorskip("qslack.formats.orlib")
     inst = orlib.read_mknap(_instance("mdkp", "mknap1.txt"), index)
     r = solve_mdkp(inst.profits, inst.weights, inst.capacities, time_limit=60)
     assert r.optimal
@@ -452,7 +447,6 @@ def test_mknap1_optima(index: int, optimum: float) -> None:
 
 @pytest.mark.parametrize("name,alpha", [("farm", 10), ("karate", 20)])
 def test_qoblib_mis_optima(name: str, alpha: int) -> None:
-    dimacs = pytest.importorskip("qslack.formats.dimacs")
     g = dimacs.read_dimacs(_instance("mis", f"{name}.gph"))
     weights = np.ones(g.n_nodes) if g.weights is None else np.asarray(g.weights)
     r = solve_mis(g.n_nodes, g.edges, weights, time_limit=60)

@@ -464,9 +464,10 @@ def test_redact_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_credentials_from_env_never_show_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QISKIT_IBM_TOKEN", TOKEN)
-    monkeypatch.setenv("QISKIT_IBM_INSTANCE", "crn:v1:my-instance")
+    crn = "crn:v1:bluemix:public:quantum-computing:us-east:a/acct1:my-instance::"
+    monkeypatch.setenv("QISKIT_IBM_INSTANCE", crn)
     c = credentials()
-    assert c.source == "env" and c.instance == "crn:v1:my-instance" and c.channel == "ibm_quantum_platform"
+    assert c.source == "env" and c.instance == crn and c.channel == "ibm_quantum_platform"
     assert c.token.reveal() == TOKEN
     for text in (repr(c), str(c), f"{c}", repr([c]), str({"c": c})):
         assert TOKEN not in text
@@ -480,7 +481,7 @@ def test_credentials_from_saved_account(monkeypatch: pytest.MonkeyPatch) -> None
 
     class _Account:
         token = "saved-tok-456"
-        instance = "crn:saved"
+        instance = "crn:v1:bluemix:public:quantum-computing:eu-de:a/acct2:saved::"
         channel = "ibm_cloud"
 
     monkeypatch.setattr(AccountManager, "get", classmethod(lambda cls, **kw: _Account()))
@@ -488,7 +489,7 @@ def test_credentials_from_saved_account(monkeypatch: pytest.MonkeyPatch) -> None
     assert (c.source, c.channel, c.instance, c.token.reveal()) == (
         "saved-account",
         "ibm_cloud",
-        "crn:saved",
+        "crn:v1:bluemix:public:quantum-computing:eu-de:a/acct2:saved::",
         "saved-tok-456",
     )
     assert "saved-tok-456" not in repr(c)

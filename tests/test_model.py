@@ -139,7 +139,6 @@ def test_qubo_diagonal_and_ising(n: int) -> None:
 
 
 def test_sparse_pauli_op_diagonal_matches() -> None:
-    pytest.importorskip("qiskit")
     rng = np.random.default_rng(7)
     q = QUBO(rng.normal(size=(4, 4)), offset=0.3)
     op = q.to_sparse_pauli_op()
@@ -186,7 +185,6 @@ def test_program_normalises_and_validates() -> None:
 
 
 def test_quadratic_program_roundtrip() -> None:
-    pytest.importorskip("qiskit_optimization")
     rng = np.random.default_rng(5)
     prog = random_program(rng, 5, 3, integer=True)
     back = BinaryProgram.from_quadratic_program(prog.to_quadratic_program())
@@ -211,7 +209,6 @@ def test_maximisation_roundtrip_through_quadratic_program() -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_slack_bits_counted_equals_built(seed: int) -> None:
-    pytest.importorskip("qiskit_optimization")
     rng = np.random.default_rng(seed)
     n, m = 5, 3
     A = rng.integers(0, 9, size=(m, n)).astype(float)
@@ -224,7 +221,6 @@ def test_slack_bits_counted_equals_built(seed: int) -> None:
 
 def test_slack_qubo_ground_state_is_the_optimum() -> None:
     """The slack QUBO's minimum restricted to the program's variables is the constrained optimum."""
-    pytest.importorskip("qiskit_optimization")
     from qslack.samplers.exact import ExactSampler
 
     prog = BinaryProgram.from_arrays(c=[-3.0, -4.0, -5.0, -2.0], A=[[2.0, 3.0, 4.0, 1.0]], b=[6.0])

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["solve_loaded"]
+__all__ = ["ReferenceOptimum", "reference_optimum", "solve_loaded"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ReferenceOptimum", "reference_optimum"):
+        from qslack.baselines import optimum
+
+        return getattr(optimum, name)
+    raise AttributeError(f"module 'qslack.baselines' has no attribute {name!r}")
 
 
 def solve_loaded(loaded: Any, *, time_limit: float = 30.0, workers: int = 2, seed: int = 0) -> Any:

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from qslack._cpsat import Scaled, new_solver, solve, to_integers
 from qslack.exceptions import ValidationError
 
 __all__ = [
@@ -50,10 +51,12 @@ __all__ = [
 
 _MAX_DIGITS = 6
 _INT_TOL = 1e-9
-# Largest magnitude a scaled coefficient times the number of terms may reach:
-# kept below 2**53 so that every integer is exact in a double and far from the
-# int64 limits CP-SAT works with.
-_MAX_SCALED = float(2**53)
+_ROUNDING = 10.0**_MAX_DIGITS  # scale of rounded data (no exact 10**k up to 10**6)
+
+
+def _scale(values: np.ndarray, what: str) -> Scaled:
+    """Data as CP-SAT integers (exact at the smallest 10**k <= 10**6, else rounded at 10**6)."""
+    return to_integers(values, max_digits=_MAX_DIGITS, abs_tol=_INT_TOL, fallback_scale=_ROUNDING, what=what)
 
 
 # --------------------------------------------------------------------------- #
@@ -191,61 +194,19 @@ def _check_options(time_limit: float, workers: int, seed: int) -> None:
         raise ValidationError(f"seed must be an integer, got {seed!r}")
 
 
-def _is_integral(s: np.ndarray) -> bool:
-    tol = np.maximum(_INT_TOL, 1e-12 * np.abs(s))
-    return bool(np.all(np.abs(s - np.rint(s)) <= tol))
 
 
-def _decimal_digits(values: np.ndarray) -> int | None:
-    """Smallest ``k <= 6`` with ``values * 10**k`` integral up to 1e-9, else ``None``."""
-    v = np.asarray(values, dtype=float).ravel()
-    for k in range(_MAX_DIGITS + 1):
-        if _is_integral(v * 10.0**k):
-            return k
-    return None
 
 
-@dataclass(frozen=True)
-class _Scaled:
-    ints: np.ndarray  # int64, the scaled and rounded values
-    scale: int  # 10**k
-    exact: bool  # False when rounding at 10**6 was needed
-    err: np.ndarray  # native value - ints / scale (zero when exact)
 
 
-def _scale_objective(values: np.ndarray, name: str) -> _Scaled:
-    k = _decimal_digits(values)
-    exact = k is not None
-    k = _MAX_DIGITS if k is None else k
-    scale = 10**k
-    s = np.rint(values * float(scale))
-    _check_magnitude(s, name)
-    ints = s.astype(np.int64)
-    err = np.zeros_like(values, dtype=float) if exact else values - ints / scale
-    return _Scaled(ints, scale, exact, err)
 
-
-def _check_magnitude(s: np.ndarray, name: str) -> None:
-    if s.size and float(np.abs(s).max()) * max(s.size, 1) >= _MAX_SCALED:
-        raise ValidationError(
-            f"{name} is too large for exact integer arithmetic after scaling "
-            f"(max |value| * count >= 2**53); rescale the data"
-        )
 
 
 def _cp_status_name(solver: Any, status: Any) -> str:
     return str(solver.status_name(status))
 
 
-def _new_cp_solver(time_limit: float, workers: int, seed: int) -> Any:
-    from ortools.sat.python import cp_model
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
-    solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
-    solver.parameters.log_search_progress = False
-    return solver
 
 
 def _weighted_sum(coefs: Any, lits: list[Any]) -> Any:
@@ -375,7 +336,7 @@ def tsp_lower_bound(dist: np.ndarray, *, n_iter: int = 200) -> float:
     """
     d = _validate_dist(dist)
     n = d.shape[0]
-    integral = _is_integral(d)
+    integral = to_integers(d, max_digits=0, abs_tol=_INT_TOL, fallback_scale=1.0).exact
     pi = np.zeros(n)
     best = -math.inf
     # Step size: Held & Karp / Volgenant & Jonker style, from an upper estimate.
@@ -482,7 +443,7 @@ def solve_tsp(
     if method == "auto":
         method = "cp-sat" if n <= 60 else "routing"
     iu = np.triu_indices(n, 1)
-    sc = _scale_objective(d[iu], "dist")
+    sc = _scale(d[iu], "distances")
     di = np.zeros((n, n), dtype=np.int64)
     di[iu] = sc.ints
     di = di + di.T
@@ -491,7 +452,7 @@ def solve_tsp(
     return _solve_tsp_routing(d, di, sc, time_limit, workers, seed)
 
 
-def _rounding_slack_tsp(sc: _Scaled, n: int) -> float:
+def _rounding_slack_tsp(sc: Scaled, n: int) -> float:
     """Largest amount by which rounding can overstate a tour's native length."""
     if sc.exact:
         return 0.0
@@ -501,7 +462,7 @@ def _rounding_slack_tsp(sc: _Scaled, n: int) -> float:
 
 
 def _solve_tsp_cpsat(
-    d: np.ndarray, di: np.ndarray, sc: _Scaled, time_limit: float, workers: int, seed: int
+    d: np.ndarray, di: np.ndarray, sc: Scaled, time_limit: float, workers: int, seed: int
 ) -> BaselineResult:
     from ortools.sat.python import cp_model
 
@@ -518,9 +479,9 @@ def _solve_tsp_cpsat(
     model.add_circuit(arcs)
     keys = list(lits)
     model.minimize(_weighted_sum([di[i, j] for i, j in keys], [lits[k] for k in keys]))
-    solver = _new_cp_solver(time_limit, workers, seed)
+    solver = new_solver(time_limit, workers, seed)
     t0 = time.perf_counter()
-    status = solver.solve(model)
+    status = solve(solver, model)
     wall = time.perf_counter() - t0
     name = _cp_status_name(solver, status)
     info = _info(time_limit, workers, seed, scale=sc.scale, rounded=not sc.exact, method="cp-sat")
@@ -565,7 +526,7 @@ def _settle(
 
 
 def _solve_tsp_routing(
-    d: np.ndarray, di: np.ndarray, sc: _Scaled, time_limit: float, workers: int, seed: int
+    d: np.ndarray, di: np.ndarray, sc: Scaled, time_limit: float, workers: int, seed: int
 ) -> BaselineResult:
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -747,23 +708,19 @@ def solve_mdkp(
     p, w, b = _validate_mdkp(profits, weights, capacities)
     _import_ortools()
     m = w.shape[0]
-    ps = _scale_objective(p, "profits")
+    ps = _scale(p, "profits")
     rows_rounded: list[int] = []
     inner: list[tuple[np.ndarray, int]] = []  # restriction: weights up, capacity down
     outer: list[tuple[np.ndarray, int]] = []  # relaxation: weights down, capacity up
     for i in range(m):
-        row = np.append(w[i], b[i])
-        k = _decimal_digits(row)
-        if k is not None:
-            s = np.rint(row * 10.0**k)
-            _check_magnitude(s, f"weights row {i}")
-            inner.append((s[:-1].astype(np.int64), int(s[-1])))
+        row_sc = _scale(np.append(w[i], b[i]), f"weights row {i}")
+        if row_sc.exact:
+            inner.append((row_sc.ints[:-1], int(row_sc.ints[-1])))
             outer.append(inner[-1])
             continue
         rows_rounded.append(i)
-        hi = np.append(np.ceil(w[i] * 1e6 - 1e-9), np.floor(b[i] * 1e6 + 1e-9))
-        lo = np.append(np.floor(w[i] * 1e6 + 1e-9), np.ceil(b[i] * 1e6 - 1e-9))
-        _check_magnitude(hi, f"weights row {i}")
+        hi = np.append(np.ceil(w[i] * _ROUNDING - 1e-9), np.floor(b[i] * _ROUNDING + 1e-9))
+        lo = np.append(np.floor(w[i] * _ROUNDING + 1e-9), np.ceil(b[i] * _ROUNDING - 1e-9))
         inner.append((hi[:-1].astype(np.int64), int(hi[-1])))
         outer.append((lo[:-1].astype(np.int64), int(lo[-1])))
     info = _info(
@@ -812,9 +769,9 @@ def _solve_knapsack_cpsat(
     for coefs, cap in rows:
         model.add(_weighted_sum(coefs, x) <= cap)
     model.maximize(_weighted_sum(profit_ints, x))
-    solver = _new_cp_solver(time_limit, workers, seed)
+    solver = new_solver(time_limit, workers, seed)
     t0 = time.perf_counter()
-    status = solver.solve(model)
+    status = solve(solver, model)
     wall = time.perf_counter() - t0
     name = _cp_status_name(solver, status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -908,15 +865,15 @@ def solve_mis(
     _import_ortools()
     from ortools.sat.python import cp_model
 
-    ws = _scale_objective(w, "weights")
+    ws = _scale(w, "weights")
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{j}") for j in range(n)]
     for u, v in {(min(a, b), max(a, b)) for a, b in e.tolist()}:
         model.add_bool_or([x[u].Not(), x[v].Not()])  # x_u + x_v <= 1
     model.maximize(_weighted_sum(ws.ints, x))
-    solver = _new_cp_solver(time_limit, workers, seed)
+    solver = new_solver(time_limit, workers, seed)
     t0 = time.perf_counter()
-    status = solver.solve(model)
+    status = solve(solver, model)
     wall = time.perf_counter() - t0
     name = _cp_status_name(solver, status)
     info = _info(time_limit, workers, seed, scale=ws.scale, rounded=not ws.exact)

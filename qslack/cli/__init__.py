@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from qslack._paths import check_writable
 from qslack.exceptions import QslackError
 
 __all__ = ["app", "main"]
@@ -117,8 +118,11 @@ def instances(
     as_json: JsonOpt = False,
 ) -> None:
     """Table of shipped instances: problem, size, known optimum."""
+    from qslack.problems import PROBLEMS
     from qslack.problems.catalog import read_manifest
 
+    if problem is not None and problem not in PROBLEMS:
+        raise QslackError(f"unknown --problem {problem!r}; choose from {', '.join(PROBLEMS)}")
     rows = [e for e in read_manifest() if problem is None or e.problem == problem]
     if as_json:
         _print_json(
@@ -166,6 +170,9 @@ def inspect(
     as_json: JsonOpt = False,
 ) -> None:
     """Variables, constraints by group, qubits slack-free vs with slack, coefficient ranges."""
+    if export_qubo is not None:
+        check_writable(export_qubo, "--export-qubo file")
+    from qslack._sizes import format_count
     from qslack.model.slack import slack_summary
     from qslack.problems.catalog import build_program
 
@@ -217,9 +224,9 @@ def inspect(
     t.add_row("qubits, slack-free", f"[bold green]{prog.n_vars}[/]")
     t.add_row(
         "qubits, with slack (qiskit-optimization)",
-        f"[bold red]{sl['qubits_slack']}[/]" + (" (counted, not built)" if sl["method"] == "counted" else ""),
+        f"[bold red]{sl['qubits_slack_text']}[/]",
     )
-    t.add_row("slack bits", str(sl["slack_bits"]))
+    t.add_row("slack bits", format_count(sl["slack_bits"]))
     if sl["penalty"] is not None:
         t.add_row("slack penalty (auto)", f"{sl['penalty']:g}")
     if summ["objective_abs_range"]:
@@ -287,21 +294,6 @@ def baseline(
 
 
 # --------------------------------------------------------------------------- solve
-def _writable(path: Path | None, what: str) -> None:
-    """Refuse an output path that cannot be written, before any work is done."""
-    if path is None:
-        return
-    import os
-
-    if path.is_dir():
-        raise QslackError(f"{what} {path} is a directory, not a file")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise QslackError(f"{what} {path}: folder {parent} does not exist")
-    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
-        raise QslackError(f"{what} {path} cannot be written (permission denied)")
-
-
 def _parse_options(option: list[str] | None) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     for item in option or []:
@@ -447,7 +439,8 @@ def solve(
     from qslack.runs.stored import RunHandle, open_run, start
     from qslack.store.db import Store
 
-    _writable(write_solution, "--write-solution")
+    if write_solution is not None:
+        check_writable(write_solution, "--write-solution file")
     if resume is not None:
         with Store(db, create=False) as store:
             rid = store.get_run(resume)["run_id"]
@@ -668,10 +661,11 @@ def compare(
     as_json: JsonOpt = False,
 ) -> None:
     """Runs grouped by instance and method, over seeds: qubits, feasible rate, gaps, bounds, time."""
+    if csv is not None:
+        check_writable(csv, "--csv file")
     from qslack.report.tables import compare_rows, rich_table, to_csv, to_json
     from qslack.store.db import Store
 
-    _writable(csv, "--csv")
     with Store(db, create=False) as store:
         rows = compare_rows(store, instances=instance or None, methods=method or None)
     if csv is not None:
@@ -693,10 +687,10 @@ def report(
     instance: Annotated[list[str] | None, typer.Option("--instance", help="Only these instances.")] = None,
 ) -> None:
     """One self-contained HTML report (plots embedded) and its Markdown twin, from the store."""
+    check_writable(out, "--out report")
     from qslack.report.html import write_report
     from qslack.store.db import Store
 
-    _writable(out, "--out")
     with Store(db, create=False) as store:
         html_path, md_path = write_report(store, out, runs=runs_ or None, instances=instance or None)
     console.print(f"report written: {html_path} (Markdown: {md_path})", markup=False, highlight=False)
@@ -726,7 +720,8 @@ def sweep(
     s = load_suite(suite)
     if report_out is None and not no_report:
         report_out = Path(f"{s.name}-report.html")
-    _writable(None if no_report else report_out, "--report")
+    if not no_report:
+        check_writable(report_out, "--report file")
     with Store(db) as store:
         todo = plan(s, store)
     missing = sum(1 for _, _, rid in todo if rid is None)
@@ -1012,11 +1007,11 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
     from qslack.runs.stored import RunHandle, start
     from qslack.store.db import Store
 
-    inspect(instance=DEMO_INSTANCE)
     cfg = SolveConfig(
         instance=DEMO_INSTANCE, method="bundle", p=2, shots=1000, qaoa_maxiter=60, iters=10, seed=1
     )
-    with Store(db) as store:
+    with Store(db) as store:  # opened first: a bad --db fails before anything is printed
+        inspect(instance=DEMO_INSTANCE)
         h = start(cfg.validate(), store)
         assert isinstance(h, RunHandle)
         err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False)

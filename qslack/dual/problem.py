@@ -39,7 +39,7 @@ def default_multipliers(form: LagrangianForm, rho: float = 1.0) -> tuple[np.ndar
     ([0.0], [0.5])
     """
     p = form.program
-    c_max = float(max(np.abs(p.c).max(initial=0.0), np.abs(p.Q).max(initial=0.0), 1e-12))
+    c_max = float(max(np.abs(p.c).max(initial=0.0), np.abs(p.quadratic_terms()[2]).max(initial=0.0), 1e-12))
     amax = np.abs(p.A).max(axis=1) if p.n_cons else np.zeros(0)
     rho0 = rho * c_max / np.maximum(amax, 1e-12) ** 2
     lam0 = np.zeros(p.n_cons)

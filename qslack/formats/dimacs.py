@@ -225,6 +225,12 @@ def _read_text(path: str | Path) -> str:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ParseError(f"not a text file ({exc.reason} at byte {exc.start})", path=path) from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file", path=path) from None
+    except FileNotFoundError:
+        raise ParseError("file not found", path=path) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read ({(exc.strerror or type(exc).__name__).lower()})", path=path) from None
 
 
 def _int(tok: str, path: str | Path, line: int, what: str) -> int:

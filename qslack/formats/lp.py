@@ -155,9 +155,44 @@ def _error_text(log: str) -> tuple[str, int | None]:
     return "; ".join(dict.fromkeys(p for p in parts if p)), line
 
 
-def _read_highs(path: Path) -> Any:
+def _suffix_for(path: Path, fmt: str | None) -> str | None:
+    """The suffix HiGHS needs to read ``path`` as ``fmt`` (None when the name already says it)."""
+    if fmt is None:
+        return None
+    if fmt not in ("lp", "mps"):
+        raise ValidationError(f"read_lp reads formats 'lp' and 'mps', not {fmt!r}")
+    comp = path.suffix.lower() if path.suffix.lower() in _COMPRESSED else ""
+    base = path.with_suffix("") if comp else path
+    if base.suffix.lower() == "." + fmt:
+        return None
+    return "." + fmt + comp
+
+
+@contextlib.contextmanager
+def _named_as(path: Path, suffix: str | None) -> Iterator[Path]:
+    """``path``, or a link (a copy where links fail) to it whose name ends in ``suffix``.
+
+    HiGHS picks its parser from the file name, so ``--format lp`` on a file
+    named ``model.txt`` reads it through ``<tmp>/model.lp``.
+    """
+    if suffix is None:
+        yield path
+        return
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="qslack_lp_") as tmp:
+        alias = Path(tmp) / (_program_name(path) + suffix)
+        try:
+            os.symlink(path.resolve(), alias)
+        except OSError:
+            shutil.copyfile(path, alias)
+        yield alias
+
+
+def _read_highs(path: Path, shown: Path | None = None) -> Any:
     import highspy
 
+    shown = path if shown is None else shown
     h = _new_highs()
     fd, log_path = tempfile.mkstemp(prefix="qslack_highs_", suffix=".log")
     os.close(fd)
@@ -169,15 +204,17 @@ def _read_highs(path: Path) -> Any:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(log_path)
+    if shown != path:
+        log = log.replace(str(path), str(shown))
     if status == highspy.HighsStatus.kError:
         text, line = _error_text(log)
         raise ParseError(
-            f"HiGHS could not read the model ({text or 'no detail given'})", path=path, line=line
+            f"HiGHS could not read the model ({text or 'no detail given'})", path=shown, line=line
         )
     notes = [ln.split(":", 1)[1].strip() for ln in log.splitlines() if ln.startswith("WARNING:")]
     if notes or status != highspy.HighsStatus.kOk:
         warnings.warn(
-            f"{path}: HiGHS read the model with warnings: " + ("; ".join(notes) or str(status)),
+            f"{shown}: HiGHS read the model with warnings: " + ("; ".join(notes) or str(status)),
             FormatWarning,
             stacklevel=3,
         )
@@ -226,7 +263,7 @@ def _hessian_q(hess: Any, n: int) -> np.ndarray:
     return 0.5 * H
 
 
-def read_lp(path: str | Path) -> BinaryProgram:
+def read_lp(path: str | Path, *, fmt: str | None = None) -> BinaryProgram:
     """Read a binary program from an LP or MPS file (via HiGHS).
 
     Parameters
@@ -234,6 +271,9 @@ def read_lp(path: str | Path) -> BinaryProgram:
     path : str or Path
         ``.lp`` (CPLEX LP format) or ``.mps`` (free or fixed), optionally
         gzip-compressed (``.lp.gz``, ``.mps.gz``).
+    fmt : {"lp", "mps"}, optional
+        Read the file in this format whatever its name (``--format``);
+        default: from the extension.
 
     Returns
     -------
@@ -255,11 +295,16 @@ def read_lp(path: str | Path) -> BinaryProgram:
     import highspy
 
     path = Path(path)
+    if path.is_dir():
+        raise ParseError("is a directory, not a file", path=path)
     if not path.is_file():
         raise ParseError("file not found", path=path)
-    h = _read_highs(path)
+    with _named_as(path, _suffix_for(path, fmt)) as readable:
+        h = _read_highs(readable, shown=path)
     lp = h.getLp()
     n, m = int(lp.num_col_), int(lp.num_row_)
+    if n == 0:
+        raise ParseError("the model has no variables (empty or not an LP/MPS model)", path=path)
     var_names = _unique(list(lp.col_names_) if len(lp.col_names_) == n else [""] * n, "x")
     row_names = list(lp.row_names_) if len(lp.row_names_) == m else [""] * m
     row_names = [str(r).strip() or f"c{k}" for k, r in enumerate(row_names)]

@@ -114,7 +114,7 @@ def write_qubo(path: str | Path, qubo: QUBO, *, comment: str = "") -> None:
             "terms": [[int(i), int(j), float(v)] for i, j, v in zip(iu, ju, vals, strict=True)],
             "info": {k: v for k, v in qubo.info.items() if isinstance(v, (int, float, str, list))},
         }
-        path.write_text(json.dumps(obj, indent=1) + "\n")
+        _write(path, json.dumps(obj, indent=1) + "\n")
         return
     if not np.isfinite(qubo.offset) or not np.all(np.isfinite(vals)):
         raise ValidationError("a .qs file holds finite coefficients only")
@@ -127,11 +127,18 @@ def write_qubo(path: str | Path, qubo: QUBO, *, comment: str = "") -> None:
     lines.append("# Vars Non-zeros")
     lines.append(f"{qubo.n_vars} {len(iu)}")
     lines += [f"{i + 1} {j + 1} {_fmt(v)}" for i, j, v in zip(iu, ju, sym, strict=True)]
-    text = "\n".join(lines) + "\n"
-    if path.suffix.lower() == ".xz":
-        path.write_bytes(lzma.compress(text.encode("utf-8")))
-    else:
-        path.write_text(text, encoding="utf-8")
+    _write(path, "\n".join(lines) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        if path.suffix.lower() == ".xz":
+            path.write_bytes(lzma.compress(text.encode("utf-8")))
+        else:
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ValidationError(f"cannot write QUBO file {path}: {reason}") from None
 
 
 def read_qubo(path: str | Path) -> QUBO:
@@ -166,6 +173,10 @@ def read_qubo(path: str | Path) -> QUBO:
     ([[-1.0, 2.0], [0.0, -1.0]], [-1.0, 0.0])
     """
     path = Path(path)
+    if path.is_dir():
+        raise ParseError("is a directory, not a file", path=path)
+    if not path.exists():
+        raise ParseError("file not found", path=path)
     if strip_compression(path).suffix.lower() == ".json":
         try:
             obj = json.loads(read_text(path))

@@ -478,7 +478,14 @@ def _format_count(fmt: str, n: int) -> int:
 # low-level parsing helpers
 # --------------------------------------------------------------------------- #
 def _read_text(path: str | PathLike[str]) -> str:
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file", path=path) from None
+    except FileNotFoundError:
+        raise ParseError("file not found", path=path) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read ({(exc.strerror or type(exc).__name__).lower()})", path=path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

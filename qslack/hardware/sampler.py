@@ -147,7 +147,7 @@ class IBMSampler(Sampler):
         "maxiter": "statevector optimisation budget (default: the sampler's)",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa-ibm", "exact": False}
-    warm_start: ClassVar[bool] = True
+    accepts_init: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -49,6 +49,7 @@ from qslack.exceptions import DependencyError, QslackError
 __all__ = [
     "FINAL_STATUSES",
     "STATUSES",
+    "AuthenticationError",
     "Credentials",
     "CredentialsError",
     "FakeFaultyService",
@@ -67,6 +68,7 @@ __all__ = [
     "counts_from_pub_result",
     "credentials",
     "fake_device",
+    "is_auth_error",
     "is_transient",
     "redact",
     "with_retries",
@@ -132,6 +134,16 @@ class JobNotFoundError(ServiceError):
 
 class CredentialsError(ServiceError):
     """No usable IBM Quantum credentials were found."""
+
+
+class AuthenticationError(CredentialsError):
+    """The service refused the credentials (invalid or expired token, unknown instance, 401/403).
+
+    Permanent: never retried.  The message is one line and redacted.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(redact(message).split()))
 
 
 class SimulatedCrash(BaseException):
@@ -274,7 +286,7 @@ def credentials(*, channel: str | None = None, name: str | None = None) -> Crede
     if token and name is None:
         return Credentials(
             token=Secret(token),
-            instance=os.environ.get(_INSTANCE_ENV) or None,
+            instance=_checked_instance(os.environ.get(_INSTANCE_ENV), f"${_INSTANCE_ENV}"),
             channel=channel or os.environ.get(_CHANNEL_ENV) or _DEFAULT_CHANNEL,
             source="env",
         )
@@ -293,14 +305,118 @@ def credentials(*, channel: str | None = None, name: str | None = None) -> Crede
         raise CredentialsError(f"no IBM Quantum credentials: set {_TOKEN_ENV} or save an account")
     return Credentials(
         token=Secret(account.token),
-        instance=getattr(account, "instance", None),
+        instance=_checked_instance(getattr(account, "instance", None), "the saved account's instance"),
         channel=str(getattr(account, "channel", None) or channel or _DEFAULT_CHANNEL),
         source="saved-account",
         account_name=name,
     )
 
 
+#: fields of an IBM Cloud CRN: crn:v1:<cname>:<ctype>:<service>:<location>:<scope>:<instance>:<type>:<id>
+_CRN_FIELDS = 10
+
+
+def _checked_instance(instance: str | None, where: str) -> str | None:
+    """The instance, or a :class:`CredentialsError` when it is a malformed CRN.
+
+    An instance is a CRN (``crn:v1:bluemix:public:quantum-computing:<region>:a/<account>:<id>::``)
+    or an instance name.  qiskit-ibm-runtime reads the location out of a CRN
+    with a regular expression and fails with an ``AttributeError`` on a short
+    one, so a malformed CRN is refused here, before any call.
+
+    Examples
+    --------
+    >>> _checked_instance("crn:v1:bluemix:public:quantum-computing:us-east:a/abc:123::", "x")[:7]
+    'crn:v1:'
+    >>> _checked_instance("my-instance", "x"), _checked_instance("", "x")
+    ('my-instance', None)
+    >>> _checked_instance("crn:v1:bluemix", "$QISKIT_IBM_INSTANCE")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    qslack.hardware.service.CredentialsError: $QISKIT_IBM_INSTANCE is not a valid CRN ...
+    """
+    if instance is None:
+        return None
+    text = str(instance).strip()
+    if not text:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise CredentialsError(f"{where} holds spaces or control characters: {text!r}")
+    if text.lower().startswith("crn:"):
+        fields = text.split(":")
+        if len(fields) != _CRN_FIELDS or not all(fields[i] for i in (1, 2, 3, 4, 5, 7)):
+            raise CredentialsError(
+                f"{where} is not a valid CRN (crn:v1:<cname>:<ctype>:quantum-computing:<region>:"
+                f"a/<account>:<instance id>::, {_CRN_FIELDS} fields): got {len(fields)} fields in {text!r}"
+            )
+    return text
+
+
 # =========================================================================== retries
+#: qiskit-ibm-runtime's (and IBM Cloud's) exceptions for refused credentials: permanent faults
+_AUTH_ERRORS = frozenset(
+    {
+        "IBMNotAuthorizedError",
+        "IBMAccountError",
+        "AccountsError",
+        "InvalidAccountError",
+        "AccountNotFoundError",
+        "CloudResourceNameResolutionError",
+        "AuthenticationLicenseError",
+    }
+)
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the credentials were refused.
+
+    Authentication faults are permanent: qiskit-ibm-runtime's
+    ``IBMNotAuthorizedError``, its account errors (``InvalidAccountError``
+    "check that you are using a valid API token", ``AccountNotFoundError``,
+    ``CloudResourceNameResolutionError``), ``AuthenticationLicenseError``,
+    and any error carrying HTTP status 401 or 403 — also when raised from a
+    connection error deeper in the chain.
+
+    Examples
+    --------
+    >>> class InvalidAccountError(Exception): pass
+    >>> try:
+    ...     try:
+    ...         raise ConnectionError("no route")
+    ...     except ConnectionError as e:
+    ...         raise InvalidAccountError("check your API token") from e
+    ... except InvalidAccountError as err:
+    ...     is_auth_error(err), is_transient(err)
+    (True, False)
+    """
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 6:
+        if isinstance(e, AuthenticationError):
+            return True
+        if {k.__name__ for k in type(e).__mro__} & _AUTH_ERRORS:
+            return True
+        if _status_code(e) in (401, 403):
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
+def _auth_message(exc: BaseException) -> str:
+    """One line: what the service said, the root cause's type, and where the credentials came from."""
+    root: BaseException = exc
+    seen = 0
+    while (root.__cause__ or root.__context__) is not None and seen < 6:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        seen += 1
+    cause = f" (raised from {type(root).__name__})" if root is not exc else ""
+    return (
+        f"IBM Quantum refused the credentials: {type(exc).__name__}: {exc}{cause}; "
+        f"check {_TOKEN_ENV} and {_INSTANCE_ENV}, or the saved account"
+    )
+
+
 def _status_code(exc: BaseException) -> int | None:
     code = getattr(exc, "status_code", None)
     if code is None:
@@ -325,6 +441,8 @@ def is_transient(exc: BaseException) -> bool:
     >>> is_transient(ConnectionResetError()), is_transient(ValueError("bad input"))
     (True, False)
     """
+    if is_auth_error(exc):
+        return False
     requests = sys.modules.get("requests")
     seen = 0
     e: BaseException | None = exc
@@ -377,6 +495,8 @@ def with_retries(
         try:
             return fn()
         except Exception as exc:
+            if is_auth_error(exc) and not isinstance(exc, AuthenticationError):
+                raise AuthenticationError(_auth_message(exc)) from None
             if not is_transient(exc):
                 text = str(exc)
                 if redact(text) != text:
@@ -633,6 +753,8 @@ class RuntimeService(IBMService):
             raise
         except Exception as exc:
             msg = f"{type(exc).__name__}: {exc}"
+            if is_auth_error(exc):
+                raise AuthenticationError(_auth_message(exc)) from None
             if is_transient(exc):
                 raise TransientServiceError(msg, status_code=_status_code(exc)) from None
             if job_id is not None and type(exc).__name__ == "RuntimeJobFailureError":

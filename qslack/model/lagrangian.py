@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from qslack._sizes import require_memory
 from qslack._sys import available_memory
 from qslack.exceptions import ValidationError
 from qslack.model.bits import linear_diagonal, quadratic_diagonal
@@ -184,10 +185,19 @@ class LagrangianForm:
         for k in np.flatnonzero(self.is_product):
             u, v = self.pairs[k]
             cu, cv = p.c[u], p.c[v]
-            quad = np.any(p.Q[u]) or np.any(p.Q[:, u]) or np.any(p.Q[v]) or np.any(p.Q[:, v])
+            quad = bool(self._quadratic_vars[u] or self._quadratic_vars[v])
             if cu < 0 and cv < 0 and not quad:
                 floor[k] = min(-cu, -cv)
         return floor
+
+    @functools.cached_property
+    def _quadratic_vars(self) -> np.ndarray:
+        """Per variable: whether it has a quadratic objective term."""
+        i, j, _ = self.program.quadratic_terms()
+        out = np.zeros(self.n_vars, dtype=bool)
+        out[i] = True
+        out[j] = True
+        return out
 
     def project(self, lam: Any) -> np.ndarray:
         """Project ``lam`` onto its sign constraints."""
@@ -245,7 +255,10 @@ class LagrangianForm:
         lin = self._lin
         A, b = p.A[lin], p.b[lin]
         lam_l, rho_l = lam[lin], rho[lin]
-        Q = p.Q.copy()
+        n = p.n_vars
+        # Q, the rho-product and its upper triangle: three dense n x n float64 arrays
+        require_memory(3 * n * n * 8, f"the QUBO of {p.name!r} ({n} variables, dense)")
+        Q = np.array(p.dense_Q())
         Q += np.triu((A.T * rho_l) @ A, 1)
         c = p.c + lam_l @ A + 0.5 * rho_l @ (A * A - 2.0 * b[:, None] * A)
         offset = p.const - lam_l @ b + 0.5 * rho_l @ (b * b)
@@ -298,7 +311,7 @@ class LagrangianForm:
             return
         p = self.program
         n, m = self.n_vars, self.n_cons
-        self._f_diag = quadratic_diagonal(p.Q, p.c, p.const)
+        self._f_diag = quadratic_diagonal(p.dense_Q(), p.c, p.const)
         G = np.empty((m, 1 << n), dtype=np.float64)
         for k in range(m):
             if self.is_product[k]:

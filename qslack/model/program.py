@@ -5,6 +5,12 @@ subject to ``A x (sense) b`` with ``sense`` per row in ``{"==", "<="}``.
 Maximisation problems are stored negated with ``metadata["sense"] = "max"``;
 :meth:`BinaryProgram.native` turns an internal (minimisation) value back into
 the problem's own sense.
+
+A program over more than :data:`DENSE_Q_MAX_VARS` variables holds ``Q`` as a
+``scipy.sparse.csr_array`` (MDKP and MIS have no quadratic objective at all),
+so describing a large instance never allocates an ``n x n`` dense matrix;
+:meth:`BinaryProgram.dense_Q` gives the dense matrix, after checking that it
+fits in memory.
 """
 
 from __future__ import annotations
@@ -18,11 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from qslack._sizes import require_memory
 from qslack.exceptions import DependencyError, ValidationError
 
-__all__ = ["SENSES", "BinaryProgram"]
+__all__ = ["DENSE_Q_MAX_VARS", "SENSES", "BinaryProgram"]
 
 SENSES = ("==", "<=")
+
+#: Programs over more variables than this hold ``Q`` sparse (scipy.sparse.csr_array).
+DENSE_Q_MAX_VARS = 2048
+#: Sparse-held programs up to this many variables hash ``Q`` exactly as the dense matrix
+#: (so their fingerprints did not change when the sparse storage came in); larger ones hash
+#: the sparse triplets.
+_DENSE_HASH_MAX_VARS = 8192
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -31,16 +45,53 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _is_sparse(a: Any) -> bool:
+    return hasattr(a, "tocsr") and hasattr(a, "nnz")
+
+
+def _normalise_q(Q: Any, c: np.ndarray) -> tuple[Any, np.ndarray]:
+    """``(Q strictly upper-triangular, c + diag(Q))``: dense up to DENSE_Q_MAX_VARS, else CSR."""
+    n = c.shape[0]
+    if _is_sparse(Q):
+        if Q.shape != (n, n):
+            raise ValidationError(f"Q has shape {Q.shape}, expected ({n}, {n})")
+        if n <= DENSE_Q_MAX_VARS:
+            return _normalise_q(np.asarray(Q.toarray(), dtype=np.float64), c)
+        import scipy.sparse as sp
+
+        Qs = sp.csr_array(Q, dtype=np.float64)
+        c = c + Qs.diagonal()
+        Qs = sp.csr_array(sp.triu(Qs, 1) + sp.tril(Qs, -1).T)
+        Qs.sum_duplicates()
+        Qs.eliminate_zeros()
+        Qs.sort_indices()
+        for arr in (Qs.data, Qs.indices, Qs.indptr):
+            arr.setflags(write=False)
+        return Qs, c
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.shape != (n, n):
+        raise ValidationError(f"Q has shape {Q.shape}, expected ({n}, {n})")
+    if n > DENSE_Q_MAX_VARS:
+        import scipy.sparse as sp
+
+        return _normalise_q(sp.csr_array(Q), c)
+    c = c + np.diag(Q)
+    Q = np.triu(Q, 1) + np.tril(Q, -1).T
+    return Q, c
+
+
 @dataclass(frozen=True, eq=False)
 class BinaryProgram:
     """Minimise ``x'Qx + c'x + const`` subject to ``A x (sense) b``, ``x`` binary.
 
     Parameters
     ----------
-    Q : numpy.ndarray
+    Q : numpy.ndarray or scipy.sparse array
         ``(n, n)`` quadratic objective; it is normalised to strictly upper
         triangular form (``Q + Q.T`` off the diagonal moved above it, the
-        diagonal folded into ``c`` since ``x_i**2 = x_i``).
+        diagonal folded into ``c`` since ``x_i**2 = x_i``).  Held dense up to
+        :data:`DENSE_Q_MAX_VARS` variables, as a ``csr_array`` beyond (see
+        :meth:`dense_Q`).
     c : numpy.ndarray
         ``(n,)`` linear objective.
     const : float
@@ -83,11 +134,7 @@ class BinaryProgram:
     def __post_init__(self) -> None:
         c = np.asarray(self.c, dtype=np.float64).reshape(-1)
         n = c.shape[0]
-        Q = np.asarray(self.Q, dtype=np.float64)
-        if Q.shape != (n, n):
-            raise ValidationError(f"Q has shape {Q.shape}, expected ({n}, {n})")
-        c = c + np.diag(Q)
-        Q = np.triu(Q, 1) + np.tril(Q, -1).T
+        Q, c = _normalise_q(self.Q, c)
         A = np.asarray(self.A, dtype=np.float64)
         if A.size == 0:
             A = A.reshape(0, n)
@@ -113,7 +160,7 @@ class BinaryProgram:
             raise ValidationError(f"con_names must be {m} unique names")
         if len(con_groups) != m:
             raise ValidationError(f"con_groups must have {m} entries")
-        for arr, what in ((Q, "Q"), (c, "c"), (A, "A"), (b, "b")):
+        for arr, what in ((Q.data if _is_sparse(Q) else Q, "Q"), (c, "c"), (A, "A"), (b, "b")):
             if not np.all(np.isfinite(arr)):
                 raise ValidationError(f"{what} holds a non-finite value")
         meta = dict(self.metadata)
@@ -121,7 +168,7 @@ class BinaryProgram:
         if meta["sense"] not in ("min", "max"):
             raise ValidationError(f"metadata['sense'] must be 'min' or 'max', not {meta['sense']!r}")
         set_ = object.__setattr__
-        set_(self, "Q", _frozen(Q))
+        set_(self, "Q", Q if _is_sparse(Q) else _frozen(Q))
         set_(self, "c", _frozen(c))
         set_(self, "const", float(self.const))
         set_(self, "A", _frozen(A))
@@ -158,7 +205,12 @@ class BinaryProgram:
         """
         c = np.asarray(c, dtype=np.float64).reshape(-1)
         n = c.shape[0]
-        Q = np.zeros((n, n)) if Q is None else np.asarray(Q, dtype=np.float64)
+        if Q is None:
+            import scipy.sparse as sp
+
+            Q = np.zeros((n, n)) if n <= DENSE_Q_MAX_VARS else sp.csr_array((n, n))
+        elif not _is_sparse(Q):
+            Q = np.asarray(Q, dtype=np.float64)
         A = np.zeros((0, n)) if A is None else np.asarray(A, dtype=np.float64).reshape(-1, n)
         m = A.shape[0]
         b = np.zeros(0) if b is None else np.asarray(b, dtype=np.float64)
@@ -188,6 +240,52 @@ class BinaryProgram:
     def n_cons(self) -> int:
         """Number of linear constraints."""
         return int(self.A.shape[0])
+
+    @property
+    def Q_is_sparse(self) -> bool:
+        """Whether ``Q`` is held as a ``scipy.sparse.csr_array`` (beyond :data:`DENSE_Q_MAX_VARS`)."""
+        return _is_sparse(self.Q)
+
+    def dense_Q(self) -> np.ndarray:
+        """``Q`` as a dense (read-only) array; for a sparse-held ``Q`` its memory is checked first.
+
+        Raises
+        ------
+        ResourceError
+            The dense ``n x n`` matrix does not fit in the memory available.
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[0.0, 0.0], Q=[[0.0, 2.0], [0.0, 0.0]])
+        >>> p.dense_Q().tolist()
+        [[0.0, 2.0], [0.0, 0.0]]
+        """
+        if not self.Q_is_sparse:
+            return self.Q
+        n = self.n_vars
+        require_memory(n * n * 8, f"program {self.name!r}: the dense {n} x {n} quadratic objective")
+        return _frozen(self.Q.toarray())
+
+    def quadratic_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(i, j, q_ij)`` of the nonzero entries of ``Q`` (``i < j``), in row order.
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[0.0, 0.0], Q=[[0.0, 2.0], [1.0, 0.0]])
+        >>> [a.tolist() for a in p.quadratic_terms()]
+        [[0], [1], [3.0]]
+        """
+        if self.Q_is_sparse:
+            coo = self.Q.tocoo()
+            order = np.lexsort((coo.col, coo.row))
+            keep = coo.data[order] != 0
+            return (
+                np.asarray(coo.row[order][keep], dtype=np.int64),
+                np.asarray(coo.col[order][keep], dtype=np.int64),
+                np.asarray(coo.data[order][keep], dtype=np.float64),
+            )
+        i, j = np.nonzero(self.Q)
+        return i.astype(np.int64), j.astype(np.int64), self.Q[i, j]
 
     @property
     def is_max(self) -> bool:
@@ -234,7 +332,11 @@ class BinaryProgram:
     def objective(self, X: np.ndarray) -> np.ndarray:
         """Internal (minimisation) objective ``x'Qx + c'x + const`` per row of ``X``."""
         Xf = self._batch(X, self.n_vars)
-        return np.einsum("ki,ij,kj->k", Xf, self.Q, Xf, optimize=True) + Xf @ self.c + self.const
+        if self.Q_is_sparse:
+            quad = np.asarray((self.Q @ Xf.T).T * Xf).sum(axis=1)
+        else:
+            quad = np.einsum("ki,ij,kj->k", Xf, self.Q, Xf, optimize=True)
+        return quad + Xf @ self.c + self.const
 
     def native(self, value: float | np.ndarray) -> float | np.ndarray:
         """An internal objective value (or bound) in the problem's native sense.
@@ -281,7 +383,8 @@ class BinaryProgram:
         True
         """
         h = hashlib.sha256()
-        for arr in (self.Q, self.c, np.array([self.const]), self.A, self.b):
+        self._hash_q(h)
+        for arr in (self.c, np.array([self.const]), self.A, self.b):
             h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
             h.update(b"|")
         h.update(
@@ -290,6 +393,22 @@ class BinaryProgram:
             ).encode()
         )
         return h.hexdigest()
+
+    def _hash_q(self, h: Any) -> None:
+        """Feed ``Q`` to the hash: the dense bytes (row blocks, never the whole matrix at once)
+        up to ``_DENSE_HASH_MAX_VARS`` variables, the sorted sparse triplets beyond."""
+        if not self.Q_is_sparse:
+            h.update(np.ascontiguousarray(self.Q, dtype=np.float64).tobytes())
+        elif self.n_vars <= _DENSE_HASH_MAX_VARS:
+            n, step = self.n_vars, max(1, (1 << 22) // max(self.n_vars, 1))
+            for start in range(0, n, step):
+                block = self.Q[start : start + step].toarray()
+                h.update(np.ascontiguousarray(block, dtype=np.float64).tobytes())
+        else:
+            h.update(b"sparse-q")
+            for arr in self.quadratic_terms():
+                h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(b"|")
 
     def subset(self, rows: np.ndarray | Sequence[int]) -> BinaryProgram:
         """The same program keeping only the constraint rows ``rows`` (mask or indices)."""
@@ -313,7 +432,7 @@ class BinaryProgram:
         groups: dict[str, int] = {}
         for g in self.con_groups:
             groups[g] = groups.get(g, 0) + 1
-        nz_obj = np.concatenate([self.c[self.c != 0], self.Q[self.Q != 0]])
+        nz_obj = np.concatenate([self.c[self.c != 0], self.quadratic_terms()[2]])
         nz_A = self.A[self.A != 0]
 
         def rng(a: np.ndarray) -> list[float] | None:
@@ -346,8 +465,8 @@ class BinaryProgram:
         for v in self.var_names:
             qp.binary_var(v)
         quad = {
-            (self.var_names[i], self.var_names[j]): float(self.Q[i, j])
-            for i, j in zip(*np.nonzero(self.Q), strict=True)
+            (self.var_names[i], self.var_names[j]): float(q)
+            for i, j, q in zip(*self.quadratic_terms(), strict=True)
         }
         lin = {self.var_names[i]: float(self.c[i]) for i in np.flatnonzero(self.c)}
         qp.minimize(constant=self.const, linear=lin, quadratic=quad)

@@ -11,12 +11,12 @@ qiskit-optimization (archived upstream) is imported here and in
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from qslack._sizes import format_count
 from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
 from qslack.model.qubo import QUBO
@@ -104,6 +104,13 @@ def count_slack_bits(program: BinaryProgram) -> int:
     ``U = b - min_x a.x``: ``floor(log2 U) + 1`` bits, 0 when ``U <= 0``
     or the row matches a set-packing pattern.  Equalities add none.  Used
     where the QUBO itself is too large to build (TSP beyond 9 cities).
+    The count is an exact Python ``int`` (never a float), whatever its size.
+
+    Examples
+    --------
+    >>> p = BinaryProgram.from_arrays(c=[-1.0, -1.0], A=[[2.0, 3.0], [1.0, 1.0]], b=[4.0, 1.0])
+    >>> count_slack_bits(p)  # the second row is a set-packing row: no slack
+    3
     """
     scales = integer_row_scales(program)
     bits = 0
@@ -114,9 +121,9 @@ def count_slack_bits(program: BinaryProgram) -> int:
         b = round(program.b[k] * scales[k])
         if _is_packing_pattern(a, b, "<="):
             continue
-        U = b - a[a < 0].sum()
+        U = int(b) - sum(int(v) for v in a[a < 0])
         if U > 0:
-            bits += math.floor(math.log2(U)) + 1
+            bits += U.bit_length()  # floor(log2 U) + 1, exact for ints of any size
     return bits
 
 
@@ -183,27 +190,44 @@ def slack_qubo(program: BinaryProgram, *, penalty: float | None = None) -> Slack
     )
 
 
+#: The slack QUBO is built (dense, through qiskit-optimization) only up to this many variables.
+BUILD_MAX_VARS = 1024
+
+
 def slack_summary(program: BinaryProgram, *, build_limit: int = 100_000) -> dict[str, Any]:
     """Qubits of the slack baseline: built through qiskit-optimization when
-    ``n_vars * n_cons <= build_limit``, else counted by :func:`count_slack_bits`.
+    ``n_vars * n_cons <= build_limit`` and ``n_vars <= BUILD_MAX_VARS``, else
+    counted by :func:`count_slack_bits`.
 
     Rows a builder left out (``metadata["unbuilt_slack_bits"]``, e.g. TSP
-    subtour rows beyond 9 cities) are counted on top.
+    subtour rows beyond 9 cities) are counted on top.  Counts are exact
+    Python ints (``2**70`` and beyond for large TSPs in the edge encoding);
+    ``qubits_slack_text`` states them for people (:func:`qslack._sizes.format_count`).
 
     Examples
     --------
     >>> p = BinaryProgram.from_arrays(c=[-1.0, -1.0], A=[[2.0, 3.0]], b=[4.0])
-    >>> slack_summary(p)["qubits_slack"]
-    5
+    >>> s = slack_summary(p)
+    >>> s["qubits_slack"], s["qubits_slack_text"]
+    (5, '5')
     """
     extra = int(program.metadata.get("unbuilt_slack_bits", 0) or 0)
-    if program.n_vars * max(program.n_cons, 1) <= build_limit and not extra:
+    small = program.n_vars <= BUILD_MAX_VARS and program.n_vars * max(program.n_cons, 1) <= build_limit
+    if small and not extra:
         enc = slack_qubo(program)
         return {
-            "qubits_slack": enc.n_qubits,
-            "slack_bits": enc.slack_bits,
+            "qubits_slack": int(enc.n_qubits),
+            "slack_bits": int(enc.slack_bits),
             "penalty": enc.penalty,
             "method": "built",
+            "qubits_slack_text": format_count(enc.n_qubits),
         }
     bits = count_slack_bits(program) + extra
-    return {"qubits_slack": program.n_vars + bits, "slack_bits": bits, "penalty": None, "method": "counted"}
+    qubits = program.n_vars + bits
+    return {
+        "qubits_slack": qubits,
+        "slack_bits": bits,
+        "penalty": None,
+        "method": "counted",
+        "qubits_slack_text": format_count(qubits) + " (counted, not built)",
+    }

@@ -14,6 +14,7 @@ An INSTANCE is one of
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -186,9 +187,16 @@ def _read(path: Path, fmt: str, key: str | None) -> Any:
         from qslack.formats.orlib import read_mdkp
 
         if key is None:
-            raise ValidationError(f"{path} holds several problems: select one with {path}#k")
-        inst = read_mdkp(path, key, fmt=fmt)
-        return inst
+            from qslack.formats.orlib import list_problems
+
+            keys = list_problems(path)
+            if len(keys) != 1:
+                raise ValidationError(
+                    f"{path} holds {len(keys)} problems ({keys[0]} .. {keys[-1]}): "
+                    f"select one with {path}#k"
+                )
+            key = keys[0]
+        return read_mdkp(path, key, fmt=fmt)
     if fmt == "dimacs":
         from qslack.formats.dimacs import read_dimacs
 
@@ -196,7 +204,7 @@ def _read(path: Path, fmt: str, key: str | None) -> Any:
     if fmt in ("lp", "mps"):
         from qslack.formats.lp import read_lp
 
-        return read_lp(path)
+        return read_lp(path, fmt=fmt)
     raise ValidationError(f"unknown format {fmt!r}; choose from {FORMATS}")
 
 
@@ -263,13 +271,14 @@ def load_instance(
             path = instances_dir() / entry.file
             key = None if entry.index is None else str(entry.index)
             inst = _read(path, entry.format, key)
-            loaded = Loaded(
-                entry.name, entry.problem, inst, entry.format, str(path), entry.optimum, entry.optimum_source
-            )
+            src = None if entry.optimum is None else f"manifest: {entry.optimum_source or 'no source given'}"
+            loaded = Loaded(entry.name, entry.problem, inst, entry.format, str(path), entry.optimum, src)
             take_optima = entry.take_optima
         else:
             raw, _, key = spec.partition("#")
             path = Path(raw)
+            if path.is_dir():
+                raise ParseError("is a directory, not an instance file", path=path)
             if not path.exists():
                 raise ValidationError(
                     f"unknown instance {spec!r}: not a manifest name (see `qslack instances`), "
@@ -277,25 +286,100 @@ def load_instance(
                 )
             f = fmt or detect_format(path)
             inst = _read(path, f, key or None)
-            opt = getattr(inst, "optimum", None)
-            loaded = Loaded(
-                getattr(inst, "name", path.stem),
-                _FORMAT_PROBLEM[f],
-                inst,
-                f,
-                str(path),
-                opt,
-                "file" if opt is not None else None,
-            )
+            opt, opt_src = _file_optimum(path, f, inst)
+            name = getattr(inst, "name", path.stem)
+            loaded = Loaded(name, _FORMAT_PROBLEM[f], inst, f, str(path), opt, opt_src)
     if problem is not None and problem != loaded.problem:
         raise ValidationError(f"{spec!r} reads as a {loaded.problem} instance, not {problem}")
     if take is not None:
         loaded = _take(loaded, int(take))
         if loaded.take is not None and loaded.take in take_optima:
             loaded = replace(
-                loaded, known_optimum=take_optima[loaded.take], optimum_source="brute force (SOURCES.md)"
+                loaded,
+                known_optimum=take_optima[loaded.take],
+                optimum_source="manifest: brute force (SOURCES.md)",
             )
     return loaded
+
+
+def _file_optimum(path: Path, fmt: str, inst: Any) -> tuple[float | None, str | None]:
+    """The known optimum of an instance read from ``path``, and where it comes from.
+
+    In order: the optimum the file itself states (OR-Library mknap files);
+    a QOBLIB/DIMACS ``<stem>.opt.sol`` next to a graph file; a TSPLIB
+    ``<stem>.opt.tour`` next to a TSPLIB file; for OR-Library ``mknapcbN``
+    files, the best-known table (``mkcbres.txt`` or ``best-feasible-slns.txt``)
+    next to the file, else the shipped one.
+    """
+    from qslack._paths import display_path
+
+    opt = getattr(inst, "optimum", None)
+    if opt is not None:
+        return float(opt), f"file {display_path(path)}"
+    stem = path.name.split(".")[0]
+    if fmt == "dimacs":
+        sol = path.with_name(stem + ".opt.sol")
+        if sol.is_file():
+            return _opt_sol_value(sol, inst), f"opt.sol file {display_path(sol)}"
+    if fmt == "tsplib":
+        tour_file = path.with_name(stem + ".opt.tour")
+        if tour_file.is_file():
+            from qslack.formats.tsplib import read_tour
+
+            tour = read_tour(tour_file)
+            if sorted(tour.tolist()) != list(range(inst.n)):
+                raise ParseError(f"not a tour of the {inst.n} cities of {path.name}", path=tour_file)
+            return inst.tour_length(tour), f"opt.tour file {display_path(tour_file)}"
+    if fmt == "mknap" and re.fullmatch(r"mknapcb[1-9]", stem.lower()):
+        return _mkcbres_value(path, stem.lower(), inst)
+    return None, None
+
+
+def _opt_sol_value(sol: Path, graph: Any) -> float:
+    """The weight of the independent set a ``.opt.sol`` file lists, checked against the graph."""
+    import numpy as np
+
+    from qslack.formats.dimacs import read_opt_sol
+
+    stated, nodes = read_opt_sol(sol)
+    if nodes.size and int(nodes.max()) >= graph.n_nodes:
+        raise ParseError(f"vertex {int(nodes.max()) + 1} is not in the {graph.n_nodes}-node graph", path=sol)
+    chosen = np.zeros(graph.n_nodes, dtype=bool)
+    chosen[nodes] = True
+    edges = np.asarray(graph.edges).reshape(-1, 2)
+    both = chosen[edges[:, 0]] & chosen[edges[:, 1]]
+    if both.any():
+        u, v = edges[np.flatnonzero(both)[0]]
+        raise ParseError(f"lists adjacent vertices {u + 1} and {v + 1}: not an independent set", path=sol)
+    w = np.ones(graph.n_nodes) if getattr(graph, "weights", None) is None else np.asarray(graph.weights)
+    value = float(w[nodes].sum())
+    if stated is not None and abs(stated - value) > 1e-9 * max(1.0, abs(value)):
+        raise ParseError(f"states objective {stated:g} but its vertices weigh {value:g}", path=sol)
+    return value
+
+
+def _mkcbres_value(path: Path, stem: str, inst: Any) -> tuple[float | None, str | None]:
+    from qslack._paths import display_path
+    from qslack.formats.orlib import MKNAPCB_GROUPS, mknapcb_best_known
+
+    m, n = MKNAPCB_GROUPS[stem]
+    if (inst.m, inst.n) != (m, n):
+        return None, None
+    index = int(str(inst.name).rsplit("#", 1)[-1]) if "#" in str(inst.name) else None
+    if index is None:
+        return None, None
+    shipped = instances_dir() / "mdkp" / "best-feasible-slns.txt"
+    for table in (path.with_name("mkcbres.txt"), path.with_name("best-feasible-slns.txt"), shipped):
+        if table.is_file():
+            try:
+                value = mknapcb_best_known(table, stem, index)
+            except ValidationError:
+                continue
+            row = f"{m}.{n}-{index - 1:02d}"
+            # SOURCES.md: the 5.100 values (mknapcb1) are proven optimal; the others are best known
+            status = "proven optimal" if stem == "mknapcb1" else "best known, not proven optimal"
+            return value, f"best-known table {display_path(table)} row {row} (Chu-Beasley; {status})"
+    return None, None
 
 
 def build_program(loaded: Loaded, *, encoding: str = "position") -> BinaryProgram:

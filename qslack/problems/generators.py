@@ -11,17 +11,27 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 import numpy as np
 
+from qslack._sizes import require_memory
 from qslack.exceptions import ValidationError
 from qslack.formats.dimacs import Graph
 from qslack.formats.orlib import MDKPInstance
 from qslack.formats.tsplib import TSPInstance, distance_matrix
 
-__all__ = ["generate", "parse_spec", "random_mdkp", "random_mis", "random_tsp"]
+__all__ = ["MIS_MAX_NODES", "generate", "parse_spec", "random_mdkp", "random_mis", "random_tsp"]
+
+#: ``G(n, p)`` visits every node pair: beyond this many nodes it takes minutes.
+MIS_MAX_NODES = 10_000
+
+
+def _check_seed(kind: str, seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValidationError(f"gen:{kind} needs an integer seed >= 0, got seed={seed!r}")
 
 
 def random_tsp(n: int, *, seed: int = 0) -> TSPInstance:
@@ -33,7 +43,10 @@ def random_tsp(n: int, *, seed: int = 0) -> TSPInstance:
     (5, 5)
     """
     if n < 3:
-        raise ValidationError(f"gen:tsp needs n >= 3, got {n}")
+        raise ValidationError(f"gen:tsp needs n >= 3, got n={n}")
+    _check_seed("tsp", seed)
+    # the distance matrix and the temporaries of its computation
+    require_memory(3 * 8 * n * n, f"gen:tsp n={n}: the {n} x {n} distance matrix")
     rng = np.random.default_rng(seed)
     coords = np.round(rng.uniform(0.0, 100.0, size=(n, 2)), 2)
     dist = distance_matrix(coords, "EUC_2D")
@@ -51,8 +64,10 @@ def random_mdkp(n: int, m: int = 5, *, tightness: float = 0.25, seed: int = 0) -
     """
     if n < 1 or m < 1 or not 0.0 < tightness < 1.0:
         raise ValidationError(
-            f"gen:mdkp needs n, m >= 1 and 0 < tightness < 1; got n={n} m={m} t={tightness}"
+            f"gen:mdkp needs n, m >= 1 and 0 < tightness < 1; got n={n} m={m} tightness={tightness}"
         )
+    _check_seed("mdkp", seed)
+    require_memory(3 * 8 * n * m, f"gen:mdkp n={n} m={m}: the {m} x {n} weight matrix")
     rng = np.random.default_rng(seed)
     W = rng.integers(0, 1001, size=(m, n)).astype(np.float64)
     b = np.floor(tightness * W.sum(axis=1))
@@ -70,16 +85,27 @@ def random_mis(n: int, p: float = 0.3, *, kind: str = "gnp", radius: float = 0.3
     """
     import networkx as nx
 
+    if not 1 <= n <= MIS_MAX_NODES:
+        raise ValidationError(f"gen:mis needs 1 <= n <= {MIS_MAX_NODES}, got n={n}")
+    if not 0.0 <= p <= 1.0:
+        raise ValidationError(f"gen:mis needs 0 <= p <= 1, got p={p}")
+    if not 0.0 < radius < math.inf:
+        raise ValidationError(f"gen:mis needs a finite radius > 0, got radius={radius}")
+    _check_seed("mis", seed)
+    if kind not in ("gnp", "unit-disk"):
+        raise ValidationError(f"unknown gen:mis kind {kind!r}; choose 'gnp' or 'unit-disk'")
+    # expected edges (unit disk: at most every pair) at ~300 bytes each in networkx
+    pairs = n * (n - 1) // 2
+    edges = pairs * p if kind == "gnp" else pairs * min(1.0, math.pi * radius * radius)
+    require_memory(int(300 * edges), f"gen:mis n={n}: a graph of about {int(edges)} edges")
     if kind == "gnp":
         g = nx.gnp_random_graph(n, p, seed=seed)
         name = f"gen-mis-n{n}-p{p:g}-s{seed}"
-    elif kind == "unit-disk":
+    else:
         g = nx.random_geometric_graph(n, radius, seed=seed)
         name = f"gen-mis-ud-n{n}-r{radius:g}-s{seed}"
-    else:
-        raise ValidationError(f"unknown gen:mis kind {kind!r}; choose 'gnp' or 'unit-disk'")
-    edges = np.array(sorted(g.edges()), dtype=np.int64).reshape(-1, 2)
-    return Graph(name, n, edges, None, "")
+    edge_arr = np.array(sorted(g.edges()), dtype=np.int64).reshape(-1, 2)
+    return Graph(name, n, edge_arr, None, "")
 
 
 _SPECS: dict[str, tuple[Any, dict[str, type]]] = {
@@ -89,13 +115,30 @@ _SPECS: dict[str, tuple[Any, dict[str, type]]] = {
 }
 
 
+def _number(kind: str, key: str, val: str, typ: type) -> Any:
+    try:
+        out = typ(val)
+    except ValueError:
+        raise ValidationError(f"gen:{kind} parameter {key}={val!r} is not a {typ.__name__}") from None
+    if typ is float and not math.isfinite(out):
+        raise ValidationError(f"gen:{kind} parameter {key}={val!r} is not a finite number")
+    return out
+
+
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"gen:mdkp?n=16&m=5"`` -> ``("mdkp", {"n": 16, "m": 5})``; unknown keys are an error.
+    """``"gen:mdkp?n=16&m=5"`` -> ``("mdkp", {"n": 16, "m": 5})``.
+
+    Unknown, repeated or malformed keys (``n`` without ``=value``) are errors
+    naming the spec; ranges are checked by the generators.
 
     Examples
     --------
     >>> parse_spec("gen:tsp?n=6&seed=1")
     ('tsp', {'n': 6, 'seed': 1})
+    >>> parse_spec("gen:tsp?n=5&n=6")
+    Traceback (most recent call last):
+    ...
+    qslack.exceptions.ValidationError: 'gen:tsp?n=5&n=6': parameter 'n' given twice
     """
     if not spec.startswith("gen:"):
         raise ValidationError(f"not a generator spec: {spec!r}")
@@ -105,15 +148,16 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         raise ValidationError(f"unknown generator {kind!r} in {spec!r}; choose from {sorted(_SPECS)}")
     types = _SPECS[kind][1]
     params: dict[str, Any] = {}
-    for key, val in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+    for field in query.split("&") if query else []:
+        key, eq, val = field.partition("=")
+        if not eq or not key:
+            raise ValidationError(f"{spec!r}: expected key=value, got {field!r}")
+        key, val = unquote_plus(key), unquote_plus(val)
         if key not in types:
             raise ValidationError(f"unknown parameter {key!r} for gen:{kind}; accepted: {sorted(types)}")
-        try:
-            params[key] = types[key](val)
-        except ValueError:
-            raise ValidationError(
-                f"gen:{kind} parameter {key}={val!r} is not a {types[key].__name__}"
-            ) from None
+        if key in params:
+            raise ValidationError(f"{spec!r}: parameter {key!r} given twice")
+        params[key] = val if types[key] is str else _number(kind, key, val, types[key])
     if "n" not in params:
         raise ValidationError(f"{spec!r} needs n=...")
     return kind, params

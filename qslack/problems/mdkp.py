@@ -8,7 +8,7 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
-from qslack.problems._common import chosen, feasible_objective
+from qslack.problems._common import chosen, feasible_objective, zero_q
 
 __all__ = ["build_mdkp", "decode", "evaluate", "repair"]
 
@@ -38,7 +38,7 @@ def build_mdkp(instance: Any) -> BinaryProgram:
         )
     m = W.shape[0]
     return BinaryProgram(
-        Q=np.zeros((n, n)),
+        Q=zero_q(n),
         c=-p,
         const=0.0,
         A=W,

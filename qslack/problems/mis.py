@@ -13,7 +13,7 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
-from qslack.problems._common import chosen, feasible_objective
+from qslack.problems._common import chosen, dense_rows, feasible_objective, zero_q
 
 __all__ = ["build_mis", "decode", "evaluate", "repair"]
 
@@ -42,11 +42,11 @@ def build_mis(graph: Any) -> BinaryProgram:
     if np.any(edges[:, 0] == edges[:, 1]):
         raise ValidationError("self-loop in the graph")
     m = edges.shape[0]
-    A = np.zeros((m, n))
+    A = dense_rows(m, n, f"MIS of {getattr(graph, 'name', 'graph')} ({n} nodes, {m} edges)")
     A[np.arange(m), edges[:, 0]] = 1.0
     A[np.arange(m), edges[:, 1]] = 1.0
     return BinaryProgram(
-        Q=np.zeros((n, n)),
+        Q=zero_q(n),
         c=-w,
         const=0.0,
         A=A,

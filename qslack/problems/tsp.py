@@ -24,6 +24,7 @@ import numpy as np
 
 from qslack.exceptions import ValidationError
 from qslack.model.program import BinaryProgram
+from qslack.problems._common import dense_rows, zero_q
 
 __all__ = [
     "MAX_SUBTOUR_CITIES",
@@ -141,43 +142,40 @@ def build_tsp(instance: Any, encoding: str = "position", *, subtours: bool | Non
 
 
 def _build_position(dist: np.ndarray, name: str, meta: dict[str, Any]) -> BinaryProgram:
+    import scipy.sparse as sp
+
     n = dist.shape[0]
     k = n - 1
-    idx = {(i, t): (i - 1) * k + (t - 1) for i in range(1, n) for t in range(1, n)}
-    names = [f"x_{i}_{t}" for i in range(1, n) for t in range(1, n)]
     N = k * k
-    Q = np.zeros((N, N))
+    names = [f"x_{i}_{t}" for i in range(1, n) for t in range(1, n)]
+    # variable of (city i, position t), both 1-based: (i - 1) * k + (t - 1)
     c = np.zeros(N)
+    cities = np.arange(1, n)
+    c[(cities - 1) * k] += dist[0, cities]  # position 1 follows city 0
+    c[(cities - 1) * k + (k - 1)] += dist[cities, 0]  # position k returns to city 0
+    # x_{i,t} x_{j,t+1} for i != j and t = 1..k-1: (n-1)(n-2)(n-2) terms, built sparse
+    ii, jj = np.meshgrid(cities, cities, indexing="ij")
+    off = ii != jj
+    ii, jj = ii[off], jj[off]
+    tt = np.arange(1, k)
+    rows = ((ii[:, None] - 1) * k + (tt[None, :] - 1)).reshape(-1)
+    cols = ((jj[:, None] - 1) * k + tt[None, :]).reshape(-1)
+    vals = np.repeat(dist[ii, jj], tt.size)
+    Q = sp.coo_array((vals, (rows, cols)), shape=(N, N))
+    A = dense_rows(2 * k, N, f"TSP {name} ({n} cities, position encoding)")
     for i in range(1, n):
-        c[idx[i, 1]] += dist[0, i]
-        c[idx[i, k]] += dist[i, 0]
-        for j in range(1, n):
-            if i == j:
-                continue
-            for t in range(1, k):
-                Q[idx[i, t], idx[j, t + 1]] += dist[i, j]
-    A, b, sense, cnames, groups = [], [], [], [], []
-    for i in range(1, n):
-        row = np.zeros(N)
-        row[[idx[i, t] for t in range(1, n)]] = 1.0
-        A.append(row)
-        cnames.append(f"city_{i}")
-        groups.append("row")
+        A[i - 1, (i - 1) * k : i * k] = 1.0  # city i takes one position
     for t in range(1, n):
-        row = np.zeros(N)
-        row[[idx[i, t] for i in range(1, n)]] = 1.0
-        A.append(row)
-        cnames.append(f"pos_{t}")
-        groups.append("col")
-    b = [1.0] * len(A)
-    sense = ["=="] * len(A)
+        A[k + t - 1, (cities - 1) * k + (t - 1)] = 1.0  # position t holds one city
+    cnames = [f"city_{i}" for i in range(1, n)] + [f"pos_{t}" for t in range(1, n)]
+    groups = ["row"] * k + ["col"] * k
     return BinaryProgram(
         Q=Q,
         c=c,
         const=0.0,
-        A=np.array(A),
-        b=np.array(b),
-        sense=tuple(sense),
+        A=A,
+        b=np.ones(2 * k),
+        sense=("==",) * (2 * k),
         var_names=tuple(names),
         con_names=tuple(cnames),
         con_groups=tuple(groups),
@@ -191,40 +189,37 @@ def _build_edge(dist: np.ndarray, name: str, meta: dict[str, Any], subtours: boo
     edges = list(itertools.combinations(range(n), 2))
     eidx = {e: r for r, e in enumerate(edges)}
     N = len(edges)
-    c = np.array([dist[i, j] for i, j in edges])
-    A, b, sense, cnames, groups = [], [], [], [], []
-    for v in range(n):
-        row = np.zeros(N)
-        for (i, j), r in eidx.items():
-            if v in (i, j):
-                row[r] = 1.0
-        A.append(row)
-        b.append(2.0)
-        sense.append("==")
-        cnames.append(f"degree_{v}")
-        groups.append("degree")
+    E = np.array(edges, dtype=np.int64).reshape(-1, 2)
+    c = dist[E[:, 0], E[:, 1]].astype(np.float64)
+    A_deg = dense_rows(n, N, f"TSP {name} ({n} cities, edge encoding)")
+    A_deg[E[:, 0], np.arange(N)] = 1.0
+    A_deg[E[:, 1], np.arange(N)] = 1.0
+    rows: list[np.ndarray] = []
+    b, sense = [2.0] * n, ["=="] * n
+    cnames, groups = [f"degree_{v}" for v in range(n)], ["degree"] * n
     if subtours is None:
         subtours = n <= MAX_SUBTOUR_CITIES
     meta["subtours_built"] = bool(subtours)
-    rows, bits = subtour_slack_bits(n)
-    meta["subtour_rows_total"] = rows
+    n_rows, bits = subtour_slack_bits(n)
+    meta["subtour_rows_total"] = n_rows
     meta["subtour_slack_bits"] = bits
     meta["unbuilt_slack_bits"] = 0 if subtours else bits
     if subtours:
+        dense_rows(n_rows, N, f"TSP {name}: {n_rows} subtour rows")  # refuses before the loop
         for S in subtour_sets(n):
             row = np.zeros(N)
             for e in itertools.combinations(S, 2):
                 row[eidx[e]] = 1.0
-            A.append(row)
+            rows.append(row)
             b.append(len(S) - 1.0)
             sense.append("<=")
             cnames.append("subtour_" + "_".join(map(str, S)))
             groups.append("subtour")
     return BinaryProgram(
-        Q=np.zeros((N, N)),
+        Q=zero_q(N),
         c=c,
         const=0.0,
-        A=np.array(A),
+        A=np.vstack([A_deg, *rows]) if rows else A_deg,
         b=np.array(b),
         sense=tuple(sense),
         var_names=tuple(f"e_{i}_{j}" for i, j in edges),

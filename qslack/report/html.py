@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from qslack._paths import check_writable, display_path, safe_filename
+from qslack.exceptions import ValidationError
 from qslack.report.tables import (
     COLUMNS,
     SHOWN,
@@ -77,7 +79,8 @@ _NUMERIC = {key for key, _h, typ, _d in COLUMNS if typ in (int, float)}
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "instance"
+    """An instance name as part of a file name (image files) and an HTML anchor."""
+    return safe_filename(text, default="instance")
 
 
 def _esc(text: Any) -> str:
@@ -110,12 +113,12 @@ def _instance_facts(by_label: Mapping[str, Sequence[Mapping[str, Any]]]) -> list
     if inst.get("problem"):
         facts.append(("problem", str(inst["problem"])))
     if inst.get("source"):
-        facts.append(("source", str(inst["source"])))
+        facts.append(("source", display_path(str(inst["source"]))))
     opt = run.get("known_optimum")
-    if opt is not None:
-        src = inst.get("optimum_source")
-        facts.append(("known optimum", f"{opt:g}" + (f" ({src})" if src else "")))
     ref = run.get("reference") or {}
+    if opt is not None:
+        src = inst.get("optimum_source") or ref.get("optimum_source")
+        facts.append(("known optimum", f"{opt:g}" + (f" ({src})" if src else "")))
     if ref.get("error"):
         facts.append(("OR-Tools reference", f"failed: {ref['error']}"))
     elif ref.get("objective") is not None:
@@ -183,7 +186,12 @@ def write_report(
     html_path = out if out.suffix.lower() in (".html", ".htm") else out.with_name(out.name + ".html")
     md_path = html_path.with_suffix(".md")
     files_dir = html_path.with_name(html_path.stem + "_files")
-    html_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"cannot write report {html_path}: {_reason(exc)}") from None
+    check_writable(html_path, "report")
+    check_writable(md_path, "report (Markdown twin)")
 
     grouped = collect_runs(store, runs=runs, instances=instances)
     all_items = [it for by_label in grouped.values() for items in by_label.values() for it in items]
@@ -192,7 +200,7 @@ def write_report(
         st = str(it["run"].get("status"))
         status_counts[st] = status_counts.get(st, 0) + 1
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    store_path = str(getattr(store, "path", store))
+    store_path = display_path(str(getattr(store, "path", store)))
     runs_text = f"{len(all_items)}" + (
         " (" + ", ".join(f"{n} {st}" for st, n in sorted(status_counts.items())) + ")"
         if status_counts
@@ -273,15 +281,21 @@ def write_report(
         + "</tbody></table>"
     )
     parts.append("</body></html>")
-    html_path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    _write_text(html_path, "\n".join(parts) + "\n")
 
     # ------------------------------------------------------------------ Markdown
-    files_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        files_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"cannot write the report's image folder {files_dir}: {_reason(exc)}") from None
     written = set()
     for name, _caption, png in ([qubit_img] if qubit_img else []) + [
         img for imgs in images.values() for img in imgs
     ]:
-        (files_dir / name).write_bytes(png)
+        try:
+            (files_dir / name).write_bytes(png)
+        except OSError as exc:
+            raise ValidationError(f"cannot write report image {files_dir / name}: {_reason(exc)}") from None
         written.add(name)
     for stale in files_dir.glob("*.png"):
         if stale.name not in written:
@@ -312,5 +326,16 @@ def write_report(
             md += ["No stored steps for this instance: no plots.", ""]
     md += ["## Columns", ""]
     md += [f"- **{_md(head)}**: {_md(desc)}" for key, head, _t, desc in COLUMNS if key in SHOWN]
-    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    _write_text(md_path, "\n".join(md) + "\n")
     return html_path, md_path
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot write report {path}: {_reason(exc)}") from None

@@ -21,6 +21,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qslack._sizes import format_count
 from qslack.report.tables import METHOD_ORDER, finished_runs, run_sense
 
 __all__ = [
@@ -420,17 +421,21 @@ def plot_qubits(summary: Sequence[Mapping[str, Any]]) -> bytes:
     names = [str(s["instance"]) for s in summary]
     x = list(range(len(names)))
     w = 0.38
+    counts = [
+        int(v) for s in summary for v in (s.get("qubits_slack_free"), s.get("qubits_slack")) if v is not None
+    ]
+    # counted slack baselines reach 2**70 and more: a log axis, bars capped where floats end
+    log = bool(counts) and max(counts) > 1000 * max(1, min(counts))
     for off, key, label, color in (
         (-w / 2, "qubits_slack_free", "slack-free", "#2ca02c"),
         (w / 2, "qubits_slack", "with slack", "#8c564b"),
     ):
-        vals = [s.get(key) for s in summary]
-        bars = ax.bar(
-            [i + off for i in x], [0 if v is None else v for v in vals], w, label=label, color=color
-        )
+        vals = [None if s.get(key) is None else int(s[key]) for s in summary]
+        heights = [0.0 if v is None else float(min(v, 10**100)) for v in vals]
+        bars = ax.bar([i + off for i in x], heights, w, label=label, color=color)
         for bar, v in zip(bars, vals, strict=True):
             ax.annotate(
-                "n/a" if v is None else str(v),
+                "n/a" if v is None else format_count(v),
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                 ha="center",
                 va="bottom",
@@ -444,9 +449,13 @@ def plot_qubits(summary: Sequence[Mapping[str, Any]]) -> bytes:
     ax.set_xticks(
         x, names, rotation=20 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center", fontsize=8
     )
-    ax.set_ylabel("qubits")
+    ax.set_ylabel("qubits" + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("instance")
     ax.margins(y=0.12)
+    if log:
+        ax.set_ylim(bottom=1)
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7)
     return _png(fig)

@@ -57,6 +57,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from qslack._sizes import format_count
 from qslack.exceptions import ValidationError
 
 __all__ = [
@@ -250,6 +251,11 @@ def collect_runs(
         ``{instance: {label: [{"run": run, "steps": [record, ...]}, ...]}}``,
         instances sorted by name, labels in :data:`METHOD_ORDER`, runs by
         seed then creation time.
+
+    Raises
+    ------
+    ValidationError
+        An instance asked for has no stored run (so a typo is not an empty report).
     """
     if runs is not None:
         all_runs = [store.get_run(r) for r in runs]
@@ -258,15 +264,28 @@ def collect_runs(
     want_inst = None if instances is None else {str(i) for i in instances}
     want_meth = None if methods is None else {str(m) for m in methods}
     grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    seen_inst: set[str] = set()
     for run in all_runs:
-        if want_inst is not None and not (_instance_keys(run) & want_inst):
-            continue
+        if want_inst is not None:
+            hit = _instance_keys(run) & want_inst
+            if not hit:
+                continue
+            seen_inst |= hit
         label = row_label(run)
         if want_meth is not None and label not in want_meth and str(run.get("method")) not in want_meth:
             continue
         steps = [s["record"] for s in store.steps(run["run_id"])]
         inst = _instance_name(run)
         grouped.setdefault(inst, {}).setdefault(label, []).append({"run": run, "steps": steps})
+    missing = sorted(want_inst - seen_inst) if want_inst is not None else []
+    if missing:
+        where = getattr(store, "path", None)
+        raise ValidationError(
+            f"no stored run of instance {missing[0]!r}"
+            + (f" (nor of {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else "")
+            + (f" in {where}" if where is not None else "")
+            + "; see `qslack runs`"
+        )
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for inst in sorted(grouped):
         out[inst] = {}
@@ -489,6 +508,8 @@ def format_cell(key: str, value: Any) -> str:
     ('4134.07', '-')
     >>> format_cell("median_gap", None), format_cell("median_steps", 3.0)
     ('-', '3')
+    >>> format_cell("qubits_slack", 35), format_cell("qubits_slack", 2**70 + 3)
+    ('35', 'about 2^70.0')
     """
     if value is None:
         return "-"
@@ -500,6 +521,8 @@ def format_cell(key: str, value: Any) -> str:
         return f"{float(value):.3g}"
     if key in ("optimum", "dual_bound", "dual_estimate", "median_steps", "median_sampler_calls"):
         return f"{float(value):.6g}"
+    if key in ("qubits", "qubits_slack"):
+        return format_count(int(value))
     return str(value)
 
 
@@ -605,8 +628,13 @@ def to_csv(rows: Sequence[Mapping[str, Any]], path_or_file: str | Path | IO[str]
             w.writerow([_csv_value(row.get(k)) for k in keys])
 
     if isinstance(path_or_file, str | Path):
-        with open(path_or_file, "w", newline="", encoding="utf-8") as fh:
-            _write(fh)
+        try:
+            with open(path_or_file, "w", newline="", encoding="utf-8") as fh:
+                _write(fh)
+        except OSError as exc:
+            raise ValidationError(
+                f"cannot write CSV file {path_or_file}: {(exc.strerror or type(exc).__name__).lower()}"
+            ) from None
     else:
         _write(path_or_file)
 

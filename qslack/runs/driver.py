@@ -116,7 +116,7 @@ class SamplerSource(SampleSource):
     def submit(self, request: Request) -> Ticket:
         """Sample now; the ticket holds the SampleSet (memory only)."""
         kw: dict[str, Any] = {}
-        if request.init is not None and self.sampler.warm_start:
+        if request.init is not None and self.sampler.accepts_init:
             kw["init"] = request.init
         t0 = time.perf_counter()
         ss = self.sampler.sample(request.qubo, seed=request.seed, **kw)

@@ -83,11 +83,11 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
     form = LagrangianForm(program, enforced=enforced_rows(cfg, program))  # rows an XY mixer keeps
     if reference is None:
         reference = reference_solve(loaded, cfg.reference_time_limit)
-    optimum, source = loaded.known_optimum, loaded.optimum_source
-    if optimum is not None and source is None:
-        source = "instance"
-    if optimum is None and reference.get("optimal"):
-        optimum, source = float(reference["objective"]), f"OR-Tools {reference.get('solver')} (proven)"
+    from qslack.baselines import reference_optimum
+
+    opt = reference_optimum(loaded, reference)  # the instance's known optimum first, then OR-Tools
+    optimum, source = opt.for_gaps, opt.source
+    reference = {**reference, "optimum_source": source}
     certified = None
     if loaded.problem == "mdkp":
         from qslack.baselines.ortools import lp_relaxation_mdkp

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qslack._paths import safe_filename
 from qslack._sys import load_toml
 from qslack.exceptions import ParseError
 from qslack.runs.config import SolveConfig, make_sampler, run_key
@@ -83,23 +84,81 @@ def load_suite(path: str | Path) -> Suite:
     methods = data.get("methods", [])
     baselines = data.get("baselines", [])
     instances = data.get("instance", [])
+    if not isinstance(seeds, list) or not all(_is_int(x) and x >= 0 for x in seeds) or not seeds:
+        raise ParseError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}", path=path)
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        raise ParseError(f"methods must be a list of method names, got {methods!r}", path=path)
+    if not isinstance(baselines, list) or not all(isinstance(b, dict) for b in baselines):
+        raise ParseError("baselines must be a list of tables ({ method = ..., sampler = ... })", path=path)
+    if not isinstance(instances, list) or not all(isinstance(i, dict) for i in instances):
+        raise ParseError("instance must be [[instance]] tables", path=path)
     if not instances:
         raise ParseError("no [[instance]] entries", path=path)
+    name = data.get("name", path.stem)
+    if not isinstance(name, str):
+        raise ParseError(f"name must be a string, got {name!r}", path=path)
+    _check_types(budget, "[budget]", path)
     rows: list[dict[str, Any]] = [{"method": m} for m in methods] + [dict(b) for b in baselines]
     for r in rows:
         extra = set(r) - _CONFIG_FIELDS
         if extra:
             raise ParseError(f"baseline entry has unknown key(s) {sorted(extra)}", path=path)
+        _check_types(r, "baseline entry", path)
     configs = []
     for k, inst in enumerate(instances, start=1):
         extra = set(inst) - _INSTANCE_KEYS
         if extra or "spec" not in inst:
             raise ParseError(f"[[instance]] #{k}: needs 'spec'; unknown key(s) {sorted(extra)}", path=path)
+        _check_types(inst, f"[[instance]] #{k}", path)
         for row in rows:
             for seed in seeds:
                 kw = {**budget, **{key: v for key, v in inst.items() if key not in ("spec", "label")}, **row}
                 configs.append(SolveConfig(instance=inst["spec"], seed=int(seed), **kw))
-    return Suite(str(data.get("name", path.stem)), str(path), tuple(configs))
+    # the name becomes a file name (the default report): never a path
+    return Suite(safe_filename(name, default=safe_filename(path.stem)), str(path), tuple(configs))
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# TOML types each SolveConfig field (and the instance keys) may take; None is never TOML
+_TYPES: dict[str, tuple[type, ...]] = {
+    "instance": (str,),
+    "spec": (str,),
+    "label": (str,),
+    "method": (str,),
+    "encoding": (str,),
+    "fmt": (str,),
+    "problem": (str,),
+    "sampler": (str,),
+    "backend": (str,),
+    "profile": (str,),
+    "optimize_on": (str,),
+    "take": (int,),
+    "p": (int,),
+    "shots": (int,),
+    "qaoa_maxiter": (int,),
+    "iters": (int,),
+    "threads": (int,),
+    "seed": (int,),
+    "rho": (int, float),
+    "time_limit": (int, float),
+    "reference_time_limit": (int, float),
+    "options": (dict,),
+}
+
+
+def _check_types(table: dict[str, Any], where: str, path: Path) -> None:
+    """Each value of ``table`` has the TOML type its key takes (a ParseError naming the key)."""
+    for key, val in table.items():
+        types = _TYPES.get(key)
+        if types is None:
+            continue
+        ok = isinstance(val, types) and not isinstance(val, bool)
+        if not ok:
+            want = " or ".join("integer" if t is int else t.__name__ for t in types)
+            raise ParseError(f"{where}: {key} must be {want}, got {val!r}", path=path)
 
 
 def plan(suite: Suite, store: Any) -> list[tuple[SolveConfig, str, str | None]]:

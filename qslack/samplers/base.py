@@ -227,7 +227,7 @@ class Sampler(abc.ABC):
     #: static properties (name, max_vars, exact ...)
     properties: ClassVar[dict[str, Any]] = {}
     #: whether :meth:`sample` takes ``init=`` (the previous SampleSet's ``params``)
-    warm_start: ClassVar[bool] = False
+    accepts_init: ClassVar[bool] = False
 
     def config(self) -> dict[str, Any]:
         """The effective configuration (what ran, shots included): how the store identifies it.

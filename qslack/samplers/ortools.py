@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from qslack._cpsat import Scaled, new_solver, solve, to_integers
 from qslack._rng import normalize_seed
 from qslack.exceptions import DependencyError, QslackError, ValidationError
 from qslack.model.qubo import QUBO
@@ -44,9 +45,6 @@ from qslack.samplers.base import Sampler, SampleSet
 __all__ = ["CPSATSampler"]
 
 _MAX_DIGITS = 9
-# Scaled coefficients must stay exact in a double and far from CP-SAT's int64
-# limits: the sum of their magnitudes is kept below 2**53.
-_MAX_SCALED = float(2**53)
 # Workers, best first, given to CP-SAT's portfolio when ``workers >= 2``.
 _SUBSOLVERS = (
     "max_lp",
@@ -70,14 +68,6 @@ class _Terms:
     coef: np.ndarray
 
 
-@dataclass(frozen=True)
-class _Scaled:
-    ints: np.ndarray  # int64 coefficients
-    scale: float  # ints ~= coef * scale
-    exact: bool  # ints == coef * scale up to float noise
-    err: np.ndarray  # coef - ints / scale (float noise when exact)
-
-
 def _terms(qubo: QUBO) -> _Terms:
     """Diagonal and strictly-upper non-zeros of ``Q``, without densifying a sparse ``Q``."""
     if qubo.is_sparse:
@@ -94,56 +84,6 @@ def _terms(qubo: QUBO) -> _Terms:
         np.asarray(j[keep][order], dtype=np.int64),
         np.asarray(v[keep][order], dtype=np.float64),
     )
-
-
-def _is_integral(s: np.ndarray) -> bool:
-    """Every entry an integer up to float noise: ``|s - rint(s)| <= 1e-12 |s|``.
-
-    The tolerance is relative only, so a tiny coefficient never rounds to 0.
-    """
-    return bool(np.all(np.abs(s - np.rint(s)) <= 1e-12 * np.abs(s)))
-
-
-def _fits(s: np.ndarray) -> bool:
-    return float(np.abs(s).sum()) < _MAX_SCALED
-
-
-def _scale_terms(coef: np.ndarray, scale: float | None) -> _Scaled:
-    """Integer coefficients: exact at ``10**k`` if possible, else rounded at ``scale``."""
-    if not np.all(np.isfinite(coef)):
-        raise ValidationError("the QUBO has non-finite coefficients")
-    for k in range(_MAX_DIGITS + 1):
-        s = coef * 10.0**k
-        if not _fits(s):
-            break
-        if _is_integral(s):
-            ints = np.rint(s).astype(np.int64)
-            return _Scaled(ints, float(10**k), True, coef - ints / 10.0**k)
-    if scale is None:
-        scale = _auto_scale(coef)
-    s = np.rint(coef * scale)
-    if not _fits(s):
-        raise ValidationError(
-            f"scale={scale!r} makes the QUBO's coefficients too large for exact integer "
-            f"arithmetic (sum of |scaled coefficients| >= 2**53); pass a smaller scale"
-        )
-    ints = s.astype(np.int64)
-    # exact only if this scale happens to hit integers (absolute test: no relative slack here)
-    exact = bool(np.all(np.abs(coef * scale - s) <= 1e-9))
-    return _Scaled(ints, float(scale), exact, coef - ints / scale)
-
-
-def _auto_scale(coef: np.ndarray) -> float:
-    """Largest power of ten keeping the sum of ``|scaled coefficients|`` within ``2**50``.
-
-    Coefficient size barely changes CP-SAT's speed on these models, so the
-    rounding is made as fine as the integer range safely allows.
-    """
-    total = float(np.abs(coef).sum())
-    k = min(math.floor(50 * math.log10(2.0) - math.log10(total)), 300)
-    while not _fits(np.rint(coef * 10.0**k)):
-        k -= 1
-    return 10.0**k
 
 
 def _check_positive(name: str, value: Any, *, integer: bool) -> None:
@@ -297,9 +237,11 @@ class CPSATSampler(Sampler):
         n = qubo.n_vars
         terms = _terms(qubo)
         if terms.coef.size:
-            sc = _scale_terms(terms.coef, self.scale)
+            sc = to_integers(
+                terms.coef, max_digits=_MAX_DIGITS, fallback_scale=self.scale, what="QUBO coefficients"
+            )
         else:
-            sc = _Scaled(np.zeros(0, dtype=np.int64), 1.0, True, np.zeros(0))
+            sc = Scaled(np.zeros(0, dtype=np.int64), 1.0, True, np.zeros(0))
 
         model = cp_model.CpModel()
         x = [model.new_bool_var(f"x{i}") for i in range(n)]
@@ -319,14 +261,10 @@ class CPSATSampler(Sampler):
             coefs.append(c)
         model.minimize(cp_model.LinearExpr.weighted_sum(lits, coefs))
 
-        solver = cp_model.CpSolver()
+        solver = new_solver(time_limit, workers, seed)
         prm = solver.parameters
-        prm.max_time_in_seconds = float(time_limit)
         if self.deterministic_time is not None:
             prm.max_deterministic_time = self.deterministic_time
-        prm.num_workers = int(workers)
-        prm.random_seed = seed % (2**31)
-        prm.log_search_progress = False
         if workers == 1:
             prm.linearization_level = 2
         else:
@@ -340,9 +278,9 @@ class CPSATSampler(Sampler):
                 def on_solution_callback(self) -> None:
                     found.append(tuple(int(self.boolean_value(v)) for v in x))
 
-            status = solver.solve(model, _Collect())
+            status = solve(solver, model, _Collect())
         else:
-            status = solver.solve(model)
+            status = solve(solver, model)
         status_name = str(solver.status_name(status))
         if status_name in ("MODEL_INVALID", "INFEASIBLE"):  # pragma: no cover - cannot happen for a QUBO
             raise QslackError(f"CP-SAT reported {status_name} on a QUBO model")

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from qslack._rng import normalize_seed
-from qslack.exceptions import OptionError, ResourceError, ValidationError
+from qslack.exceptions import DependencyError, OptionError, ResourceError, ValidationError
 from qslack.model.qubo import QUBO
 from qslack.samplers.base import Sampler, SampleSet
 from qslack.samplers.qaoa.angles import LR_SLOPES, as_theta, linear_ramp, lr_schedule, split
@@ -136,7 +136,7 @@ class QAOASampler(Sampler):
         "maxiter": "budget",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
-    warm_start: ClassVar[bool] = True
+    accepts_init: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -276,6 +276,8 @@ class QAOASampler(Sampler):
         """The statevector (state + diagonal) must fit the available memory; nothing is allocated."""
         from qslack.samplers.qaoa.kernel import check_memory
 
+        if self.device == "GPU":
+            _require_gpu(self.backend)
         if n_vars > 64:
             big = str(n_vars) if n_vars < 10**6 else f"~2^{n_vars.bit_length() - 1}"
             raise ResourceError(f"{big} qubits: a statevector of 2^{big} amplitudes cannot be simulated")
@@ -463,6 +465,31 @@ class QAOASampler(Sampler):
             probabilities=probs,
             params=params,
         )
+
+
+def _require_gpu(backend: str) -> None:
+    """A CUDA device for ``backend`` (CuPy for the statevector kernel, qiskit-aer-gpu for Aer), or a
+    one-line :class:`~qslack.exceptions.DependencyError`."""
+    if backend == "aer":
+        try:
+            from qiskit_aer import AerSimulator
+
+            ok = "GPU" in AerSimulator().available_devices()
+        except Exception:
+            ok = False
+        if not ok:
+            raise DependencyError(
+                "device GPU needs qiskit-aer-gpu and a CUDA device (pip install qiskit-aer-gpu); none found"
+            )
+        return
+    try:
+        import cupy
+
+        ok = cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        ok = False
+    if not ok:
+        raise DependencyError("device GPU needs CuPy and a CUDA device (pip install qslack[gpu]); none found")
 
 
 def _cvar(diag: np.ndarray, probs: np.ndarray, alpha: float) -> float:
