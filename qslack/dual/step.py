@@ -89,7 +89,7 @@ def init_state(
     meth = get_method(method)
     d_lam, d_rho = default_multipliers(form)
     lam = form.project(d_lam if lam0 is None else form._vec(lam0, "lam"))
-    rho = d_rho if rho0 is None else form._vec(rho0, "rho")
+    rho = form._vec(d_rho if rho0 is None else rho0, "rho")  # rows the ansatz enforces: 0
     opts, ms = meth.init(MethodContext(form), dict(options or {}), lam, rho)
     if meth.start is not None:
         lam, rho = meth.start(MethodContext(form), opts, lam, rho)

@@ -202,15 +202,17 @@ def margin_lp(
     *,
     normalise: str = "scale",
     r_bounds: tuple[float, float] = (0.0, 4.0),
-) -> tuple[np.ndarray, float | None, float] | None:
-    """Solve the margin LP of the module docstring: ``(lam, r, t)`` or None when HiGHS fails.
+) -> tuple[np.ndarray | None, float | None, float] | None:
+    """Solve the margin LP of the module docstring: ``(lam, r, t)``, or None when HiGHS fails.
 
     ``dF (k,)``, ``dG (k, m)``, ``dQ (k,)``: objective, residual and (free-rho)
     quadratic differences of the ``k`` competitors to the target; ``c0, C,
     c_rho``: :func:`ising_coefficient_map`; ``lo, hi``: the multiplier box;
     ``fixed``: rows whose multiplier is held at 0 (enforced rows).  ``t`` is
     the margin in units of the phase scale (``normalise="scale"``), of the
-    coefficients' 1-norm (``"l1"``) or of energy (``"none"``).
+    coefficients' 1-norm (``"l1"``) or of energy (``"none"``).  When no
+    multiplier gives a positive normalised margin the homogenised LP's optimum
+    is ``tau = 0``: then ``lam`` is None and ``t = 0``.
 
     Examples
     --------
@@ -300,7 +302,7 @@ def margin_lp(
     x = res.x
     tau = float(x[0])
     if tau <= 1e-12:
-        return None
+        return None, None, 0.0
     lam = x[1 : 1 + m] / tau
     r = float(x[iv] / tau) if free_r else None
     return lam, r, float(x[it])
@@ -482,11 +484,12 @@ def update(state: Any, obs: Observation, ctx: MethodContext) -> Update:
         c0, C, c_rho = ising_coefficient_map(form, rho_now, rho_ref if free else None)
         rb = (float(opt["rho_bounds"][0]), float(opt["rho_bounds"][1]))
         out = margin_lp(dF, dG, dQ, c0, C, c_rho, lo, hi, fixed, normalise=opt["normalise"], r_bounds=rb)
-        if out is not None and out[2] <= 1e-12 and opt["normalise"] != "none":
+        if (out is None or out[0] is None or out[2] <= 1e-12) and opt["normalise"] != "none":
             note = "x* cannot lead the pool: raw margin maximised"
             out = margin_lp(dF, dG, dQ, c0, C, c_rho, lo, hi, fixed, normalise="none", r_bounds=rb)
-        if out is None:
+        if out is None or out[0] is None:
             note = "margin LP failed: multipliers kept"
+            out = None
         else:
             lam_new, r, margin = out
             lam_new = form.project(np.clip(lam_new, lo, hi))
