@@ -152,7 +152,7 @@ def test_pack_roundtrip() -> None:
 
 def test_dual_then_margin() -> None:
     problem = _problem("gen:mdkp?n=10&m=3&tightness=0.3&seed=3")
-    state, hist = _run(problem, "margin", 5, options={"dual_steps": 2, "dual_method": "bundle"})
+    _, hist = _run(problem, "margin", 5, options={"dual_steps": 2, "dual_method": "bundle"})
     notes = [h.note for h in hist]
     assert all(n.startswith("dual phase (bundle)") for n in notes[:2])
     assert all(n.startswith("margin") for n in notes[2:]), notes
@@ -219,9 +219,10 @@ def test_unbalanced_uses_the_published_parameters_on_inequalities_only() -> None
 
 def test_penalty_grid_samples_each_scale_then_keeps_the_best() -> None:
     problem = _problem("gen:mdkp?n=10&m=3&tightness=0.3&seed=3")
-    lam0, rho0 = default_multipliers(problem.form)
+    rho0 = default_multipliers(problem.form)[1]
     scales = [0.1, 1.0, 10.0]
-    state, hist = _run(problem, "penalty-grid", 5, sampler=RandomSampler(shots=300), options={"scales": scales})
+    opts = {"scales": scales}
+    state, hist = _run(problem, "penalty-grid", 5, sampler=RandomSampler(shots=300), options=opts)
     for k, s in enumerate(scales):
         assert np.allclose(hist[k].rho, s * rho0)
     chosen = state.method_state["chosen"]
