@@ -307,6 +307,15 @@ def _parse_options(option: list[str] | None) -> dict[str, Any]:
     return opts
 
 
+def _slopes(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise QslackError(f"--lr-slopes expects two numbers DGAMMA,DBETA, got {text!r}") from None
+
+
 def _drive_and_print(
     store: Any, h: Any, db: Path, *, as_json: bool, time_limit: float | None, write_solution: Path | None
 ) -> None:
@@ -397,6 +406,10 @@ def solve(
     optimizer: Annotated[
         str | None,
         typer.Option("--optimizer", help="cobyla, nelder-mead, l-bfgs-b, powell or none (fixed angles)."),
+    ] = None,
+    lr_slopes: Annotated[
+        str | None,
+        typer.Option("--lr-slopes", help="LR-QAOA slopes DGAMMA,DBETA (scaled cost) (default: per problem)."),
     ] = None,
     sampler_time_limit: Annotated[
         float | None,
@@ -494,6 +507,7 @@ def solve(
         schedule=schedule,
         params=params,
         optimizer=optimizer,
+        lr_slopes=_slopes(lr_slopes),
         sampler_time_limit=sampler_time_limit,
     ).validate()  # fills what the user left unset from the problem's defaults (runs.config.defaults_for)
     with Store(db) as store:

@@ -64,6 +64,7 @@ LEGACY: dict[str, Any] = {
     "schedule": "default",
     "params": "angles",
     "optimizer": "cobyla",
+    "lr_slopes": None,
     "options": {},
 }
 """What every per-problem field meant before per-problem defaults existed (a stored
@@ -102,6 +103,10 @@ def _problem_of(cfg: SolveConfig) -> str:
     from qslack.problems.catalog import load_instance
 
     return load_instance(cfg.instance, fmt=cfg.fmt, take=cfg.take).problem
+
+
+def _is_num(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float))
 
 
 def _is_int(v: Any) -> bool:
@@ -145,6 +150,7 @@ class SolveConfig:
     schedule: str | None = "default"
     params: str | None = "angles"
     optimizer: str | None = "cobyla"
+    lr_slopes: list[float] | None = None
     sampler_time_limit: float | None = None
 
     def resolve(self) -> SolveConfig:
@@ -161,7 +167,7 @@ class SolveConfig:
         (True, True)
         """
         auto = [k for k in AUTO_FIELDS if getattr(self, k) is None or getattr(self, k) == "auto"]
-        optional = {"warm_start", "onehot"}
+        optional = {"warm_start", "onehot", "lr_slopes"}
         if not any(k not in optional or getattr(self, k) == "auto" for k in auto):
             return self
         d = defaults_for(_problem_of(self), self.encoding)
@@ -228,6 +234,15 @@ class SolveConfig:
             raise OptionError(f"unknown warm-start {self.warm_start!r}; choose from {', '.join(_WARM)}")
         if not isinstance(self.eps, (int, float)) or not 0.0 <= self.eps <= 0.5:
             raise ValidationError(f"--eps must be a number in [0, 0.5], got {self.eps!r}")
+        if self.lr_slopes is not None:
+            v = self.lr_slopes
+            if (
+                not isinstance(v, (list, tuple))
+                or len(v) != 2
+                or not all(_is_num(a) and math.isfinite(a) for a in v)
+            ):
+                raise ValidationError(f"--lr-slopes must be two numbers DGAMMA,DBETA, got {v!r}")
+            self.lr_slopes = [float(v[0]), float(v[1])]
         if self.params == "ramp" and self.schedule != "lr":
             raise OptionError("--params ramp optimises the LR-QAOA slopes: it needs --schedule lr")
         if (self.mixer == "warm" or self.init == "warm") and self.warm_start is None:
@@ -376,6 +391,7 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
                 optimizer=cfg.optimizer,
                 schedule=cfg.schedule,
                 params=cfg.params,
+                ramp=cfg.lr_slopes,
                 **qaoa_kw,
             )
         from qslack.hardware.sampler import IBMSampler
@@ -413,6 +429,7 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
             optimizer=cfg.optimizer,
             schedule=cfg.schedule,
             params=cfg.params,
+            ramp=cfg.lr_slopes,
             **qaoa_kw,
         )
     if cfg.sampler == "exact":
