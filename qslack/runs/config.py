@@ -73,7 +73,39 @@ configuration that lacks a field, and the fallback of :func:`defaults_for`)."""
 AUTO_FIELDS = tuple(LEGACY)
 """Fields that ``None`` / ``"auto"`` resolve per problem class."""
 
-_PROBLEM_DEFAULTS: dict[str, dict[str, Any]] = {}
+_LR_FIXED = {"schedule": "lr", "params": "angles", "optimizer": "none", "qaoa_maxiter": 0, "rho": 1.0}
+_PROBLEM_DEFAULTS: dict[str, dict[str, Any]] = {
+    # measured in reports/quantum-targets.md (scripts/suites/quantum-targets-*.toml)
+    "mdkp": {
+        "method": "margin",
+        "mixer": "warm",
+        "init": "warm",
+        "warm_start": "lp",
+        "eps": 0.1,
+        "p": 4,
+        "lr_slopes": [2.4, 0.15],
+        **_LR_FIXED,
+    },
+    "tsp/position": {
+        "method": "margin",
+        "mixer": "xy-ring",
+        "init": "one-hot",
+        "onehot": "col",
+        "p": 6,
+        "lr_slopes": [0.6, 0.3],
+        **_LR_FIXED,
+    },
+    "mis": {
+        "method": "margin",
+        "mixer": "warm",
+        "init": "warm",
+        "warm_start": "greedy",
+        "eps": 0.1,
+        "p": 4,
+        "lr_slopes": [1.2, 0.3],
+        **_LR_FIXED,
+    },
+}
 
 
 def defaults_for(problem: str, encoding: str = "position") -> dict[str, Any]:

@@ -20,6 +20,10 @@ A suite is a TOML file::
     take = 6
     encoding = "edge"
 
+A field of :data:`~qslack.runs.config.AUTO_FIELDS` set to ``"auto"`` (and ``methods = ["auto"]``)
+takes the instance's per-problem default (:func:`qslack.runs.config.defaults_for`), resolved
+before the run's identity is computed.
+
 A run's identity is :func:`qslack.runs.config.run_key` (program hash, method,
 canonical options, the sampler's effective configuration, seed): a rerun skips every run whose
 identity already has a finished (or does-not-fit) run in the store — including
@@ -40,7 +44,7 @@ from typing import Any
 from qslack._paths import safe_filename
 from qslack._sys import load_toml
 from qslack.exceptions import ParseError
-from qslack.runs.config import SolveConfig, make_sampler, run_key
+from qslack.runs.config import AUTO_FIELDS, SolveConfig, make_sampler, run_key
 
 __all__ = ["Suite", "load_suite", "plan", "run_suite"]
 
@@ -146,6 +150,16 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "time_limit": (int, float),
     "reference_time_limit": (int, float),
     "options": (dict,),
+    "mixer": (str,),
+    "init": (str,),
+    "warm_start": (str,),
+    "onehot": (str,),
+    "schedule": (str,),
+    "params": (str,),
+    "optimizer": (str,),
+    "eps": (int, float),
+    "lr_slopes": (list,),
+    "sampler_time_limit": (int, float),
 }
 
 
@@ -153,7 +167,7 @@ def _check_types(table: dict[str, Any], where: str, path: Path) -> None:
     """Each value of ``table`` has the TOML type its key takes (a ParseError naming the key)."""
     for key, val in table.items():
         types = _TYPES.get(key)
-        if types is None:
+        if types is None or (key in AUTO_FIELDS and val == "auto"):  # "auto": the problem's default
             continue
         ok = isinstance(val, types) and not isinstance(val, bool)
         if not ok:

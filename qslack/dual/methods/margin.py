@@ -24,9 +24,13 @@ Cooper) it is the LP
                                           product rows' exactness floors)
 
 solved by HiGHS (``scipy.optimize.linprog``); ``lam = u / tau``.  With
-``rho_scale="free"`` the quadratic weights are ``rho = r * rho_start`` with
-``r = v / tau`` chosen by the same LP (``q(x) = sum rho_start / 2 g^2``);
-otherwise ``v`` is held at the current ``rho``.  ``normalise="l1"`` bounds
+``rho_scale="free"`` (the default) the quadratic weights are
+``rho = r * rho_start`` with ``r = v / tau`` in ``rho_bounds`` chosen by the same
+LP (``q(x) = sum rho_start / 2 g^2``); with ``"fixed"`` ``v`` is held at the
+current ``rho``.  The freedom has a price: the LP makes the *known* target the
+ground state, and a small ``rho`` can bury a better, unseen solution under it
+(the exact-oracle loop then never samples it); the neighbourhood moves below
+guard against that.  ``normalise="l1"`` bounds
 the sum of the absolute coefficients (an upper bound on half the energy
 range) instead of the largest; ``"none"`` fixes ``tau = 1`` (the raw margin
 in energy units).  When no multiplier in the box makes ``x*`` the ground
@@ -98,8 +102,8 @@ __all__ = ["METHOD", "ising_coefficient_map", "margin_lp", "pack", "unpack"]
 
 DEFAULTS: dict[str, Any] = {
     "normalise": "scale",
-    "rho_scale": "fixed",
-    "rho_bounds": [0.0, 4.0],
+    "rho_scale": "free",
+    "rho_bounds": [0.1, 10.0],
     "max_pool": 2000,
     "neighbourhood": 2,
     "local_search": True,
@@ -201,7 +205,7 @@ def margin_lp(
     fixed: np.ndarray,
     *,
     normalise: str = "scale",
-    r_bounds: tuple[float, float] = (0.0, 4.0),
+    r_bounds: tuple[float, float] = (0.0, 10.0),
 ) -> tuple[np.ndarray | None, float | None, float] | None:
     """Solve the margin LP of the module docstring: ``(lam, r, t)``, or None when HiGHS fails.
 
