@@ -211,9 +211,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db", nargs="+")
     ap.add_argument("--out", type=Path, default=None, help="Markdown file (a .json twin beside it)")
+    ap.add_argument("--preamble", type=Path, default=None, help="Markdown put before the tables")
     args = ap.parse_args()
     rows = collect(args.db)
     text = markdown(rows)
+    if args.preamble is not None:
+        text = args.preamble.read_text().rstrip() + "\n\n" + text
     if args.out is None:
         print(text)
         return

@@ -63,9 +63,14 @@ def _brute_rank(problem, lam, rho) -> int:  # type: ignore[no-untyped-def]
     return 1 + int(np.count_nonzero(E < E[opt].min() - 1e-9))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize(
-    "options", [{}, {"rho_scale": "fixed"}, {"neighbourhood": 0, "local_search": False, "rho_scale": "fixed"}]
+    ("seed", "options"),
+    [
+        (1, {}),
+        (2, {}),
+        (1, {"rho_scale": "fixed"}),
+        (1, {"neighbourhood": 0, "local_search": False, "rho_scale": "fixed"}),
+    ],
 )
 def test_margin_makes_tight_mdkp_optimum_the_ground_state(seed: int, options: dict) -> None:
     problem = _problem(f"gen:mdkp?n=12&m=4&tightness=0.25&seed={seed}")
