@@ -16,7 +16,6 @@ from qslack.runs import config as runner
 from qslack.runs import stored
 from qslack.store.db import Store
 
-
 # the X-mixer QAOA with optimised angles that ran before per-problem defaults (keeps the step times)
 LEGACY_QAOA = ["--mixer", "x", "--schedule", "default", "--params", "angles", "--optimizer", "cobyla"]
 
