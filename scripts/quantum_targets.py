@@ -70,7 +70,7 @@ def group_of(run: dict[str, Any]) -> str:
     """Instance group: the name without a generator's seed, with ``--take``."""
     inst = run["instance"]
     name = re.sub(r"-s\d+$", "-s*", str(inst.get("name", run["instance_name"])))
-    if inst.get("take"):
+    if inst.get("take") and not name.endswith(f"[:{inst['take']}]"):
         name += f" --take {inst['take']}"
     return name
 
