@@ -159,6 +159,8 @@ def test_cli_never_prints_token(tmp_path: Path) -> None:
             "1",
             "--qaoa-maxiter",
             "5",
+            "--mixer",
+            "x",
             "--db",
             str(db),
         ],

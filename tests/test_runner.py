@@ -16,6 +16,9 @@ from qslack.runs import config as runner
 from qslack.runs import stored
 from qslack.store.db import Store
 
+# the X-mixer QAOA with optimised angles that ran before per-problem defaults (keeps the step times)
+LEGACY_QAOA = ["--mixer", "x", "--schedule", "default", "--params", "angles", "--optimizer", "cobyla"]
+
 
 def _cfg(**kw):  # type: ignore[no-untyped-def]
     base = dict(
@@ -75,6 +78,7 @@ def test_killed_process_resumes_identically(tmp_path: Path) -> None:
         "12",
         "--seed",
         "3",
+        *LEGACY_QAOA,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

@@ -310,6 +310,15 @@ def _parse_options(option: list[str] | None) -> dict[str, Any]:
     return opts
 
 
+def _slopes(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise QslackError(f"--lr-slopes expects two numbers DGAMMA,DBETA, got {text!r}") from None
+
+
 def _drive_and_print(
     store: Any, h: Any, db: Path, *, as_json: bool, time_limit: float | None, write_solution: Path | None
 ) -> None:
@@ -352,12 +361,13 @@ def _drive_and_print(
 def solve(
     instance: Annotated[str | None, typer.Argument(help="INSTANCE (omit with --resume).")] = None,
     method: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--method",
-            help="subgradient, cutting-plane, bundle, augmented-lagrangian, fixed-penalty, slack-penalty.",
+            help="margin, subgradient, cutting-plane, bundle, augmented-lagrangian; baselines fixed-penalty, "
+            "unbalanced, penalty-grid, slack-penalty (default: per problem).",
         ),
-    ] = "subgradient",
+    ] = None,
     take: TakeOpt = None,
     encoding: EncodingOpt = "position",
     fmt: FormatOpt = None,
@@ -368,16 +378,57 @@ def solve(
     backend: Annotated[
         str, typer.Option("--backend", help="QAOA backend: statevector, aer or mps (matrix product states).")
     ] = "statevector",
-    p: Annotated[int, typer.Option("--p", help="QAOA depth.")] = 2,
+    p: Annotated[
+        int | None,
+        typer.Option("--p", help="QAOA depth (0: the initial state alone) (default: per problem)."),
+    ] = None,
     shots: Annotated[int, typer.Option("--shots")] = 1000,
-    qaoa_maxiter: Annotated[int, typer.Option("--qaoa-maxiter", help="Optimiser evaluations per step.")] = 60,
+    qaoa_maxiter: Annotated[
+        int | None,
+        typer.Option("--qaoa-maxiter", help="Optimiser evaluations per step (default: per problem)."),
+    ] = None,
+    mixer: Annotated[
+        str | None, typer.Option("--mixer", help="x, xy-ring, xy-complete or warm (default: per problem).")
+    ] = None,
+    init: Annotated[
+        str | None, typer.Option("--init", help="uniform, one-hot or warm (default: the mixer's).")
+    ] = None,
+    warm_start: Annotated[
+        str | None, typer.Option("--warm-start", help="Warm-start vector: lp (relaxation) or greedy.")
+    ] = None,
+    eps: Annotated[float | None, typer.Option("--eps", help="Warm-start regularisation in [0, 0.5].")] = None,
+    onehot: Annotated[
+        str | None,
+        typer.Option("--onehot", help="Constraint group(s) of the XY one-hot rows (e.g. col), or all."),
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Starting angles: default (ramp) or lr (LR-QAOA).")
+    ] = None,
+    params: Annotated[
+        str | None, typer.Option("--params", help="Optimise the 2p angles, or the two LR slopes (ramp).")
+    ] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option("--optimizer", help="cobyla, nelder-mead, l-bfgs-b, powell or none (fixed angles)."),
+    ] = None,
+    lr_slopes: Annotated[
+        str | None,
+        typer.Option("--lr-slopes", help="LR-QAOA slopes DGAMMA,DBETA (scaled cost) (default: per problem)."),
+    ] = None,
+    sampler_time_limit: Annotated[
+        float | None,
+        typer.Option("--sampler-time-limit", help="sa/tabu: seconds per step (equal wall time)."),
+    ] = None,
     iters: Annotated[
         int | None,
         typer.Option("--iters", help="Outer (dual) steps [default: 15; with --resume: the new total]."),
     ] = None,
     rho: Annotated[
-        float, typer.Option("--rho", help="Scale of the quadratic weights (0: plain Lagrangian).")
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            "--rho", help="Scale of the quadratic weights (0: plain Lagrangian) (default: per problem)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Seconds (with --resume: for the resumed part).")
@@ -448,11 +499,21 @@ def solve(
         rho=rho,
         seed=seed,
         time_limit=time_limit,
-        options=_parse_options(option),
+        options=_parse_options(option) if option else None,
         profile=profile,
         optimize_on=optimize_on,
         threads=threads,
-    ).validate()
+        mixer=mixer,
+        init=init,
+        warm_start=warm_start,
+        eps=eps,
+        onehot=onehot,
+        schedule=schedule,
+        params=params,
+        optimizer=optimizer,
+        lr_slopes=_slopes(lr_slopes),
+        sampler_time_limit=sampler_time_limit,
+    ).validate()  # fills what the user left unset from the problem's defaults (runs.config.defaults_for)
     with Store(db) as store:
         h = start(cfg, store)
         if not isinstance(h, RunHandle):

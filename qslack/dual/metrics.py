@@ -20,7 +20,9 @@ ended in puts on the optimum and on feasible solutions:
   diagonal): rank of the best optimal bitstring in the sampled QUBO's energy
   order (1 = the ground state) and the energy gap from it to the best state
   that is infeasible or worse (> 0 means the optimum is the unique ground
-  energy level).
+  energy level).  With rows the ansatz keeps exactly (an XY mixer's one-hot
+  rows) only the states of that subspace are ranked: the others never carry
+  amplitude.
 
 Examples
 --------
@@ -113,6 +115,7 @@ def state_metrics(
     optimum: float | None,
     sense: str,
     energy_diagonal: np.ndarray | None = None,
+    subspace: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Every metric of the module docstring for one step.
 
@@ -121,7 +124,8 @@ def state_metrics(
     ``2**n`` states, gives exact masses (a wider state, e.g. with slack bits,
     is read through its low ``n`` bits); otherwise the shots
     (``shots_*``: per distinct sample, weights summing to 1) estimate them.
-    ``native`` maps internal objective values to the native sense.
+    ``native`` maps internal objective values to the native sense;
+    ``subspace`` (a ``2**n`` mask) limits the ranking to the states an ansatz reaches.
     """
     tol_opt = None if optimum_internal is None else 1e-6 * max(1.0, abs(optimum_internal))
     exact = probabilities is not None and feasible_mask is not None and objective_diagonal is not None
@@ -163,5 +167,8 @@ def state_metrics(
         and energy_diagonal.size == feasible_mask.size
     ):
         optimal = feasible_mask & (np.abs(objective_diagonal - optimum_internal) <= tol_opt)
-        out["ground_rank"], out["ground_margin"] = ground_rank(np.asarray(energy_diagonal), optimal)
+        energy = np.asarray(energy_diagonal)
+        if subspace is not None:
+            energy, optimal = energy[subspace], optimal[subspace]
+        out["ground_rank"], out["ground_margin"] = ground_rank(energy, optimal)
     return out

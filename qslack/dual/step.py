@@ -89,8 +89,11 @@ def init_state(
     meth = get_method(method)
     d_lam, d_rho = default_multipliers(form)
     lam = form.project(d_lam if lam0 is None else form._vec(lam0, "lam"))
-    rho = d_rho if rho0 is None else form._vec(rho0, "rho")
+    rho = form._vec(d_rho if rho0 is None else rho0, "rho")  # rows the ansatz enforces: 0
     opts, ms = meth.init(MethodContext(form), dict(options or {}), lam, rho)
+    if meth.start is not None:
+        lam, rho = meth.start(MethodContext(form), opts, lam, rho)
+        lam, rho = form.project(lam), form._vec(rho, "rho")
     return DualState(method=method, seed=int(seed), lam=lam, rho=rho, options=opts, method_state=ms)
 
 
@@ -206,6 +209,7 @@ def step(
         optimum=problem.optimum,
         sense=problem.sense,
         energy_diagonal=energy_diag,
+        subspace=form.enforced_mask() if energy_diag is not None else None,
     )
     share = float(ss.counts[feasible].sum() / max(ss.n_shots, 1))
     mean_gap = None

@@ -128,6 +128,10 @@ class IBMSampler(Sampler):
         Seconds between status polls while waiting for a job.
     timeout : float, optional
         Longest wait for one job in :meth:`sample` (default: no limit).
+    ansatz : Ansatz, optional
+        Mixer and initial state (:class:`~qslack.samplers.qaoa.ansatz.Ansatz`;
+        default the X mixer from ``|+>^n``): the statevector optimisation and
+        the submitted circuit both use it.
 
     Examples
     --------
@@ -160,6 +164,7 @@ class IBMSampler(Sampler):
         retries: int = 5,
         poll_interval: float = 5.0,
         timeout: float | None = None,
+        ansatz: Any = None,
     ) -> None:
         prof = profile if isinstance(profile, HardwareProfile) else load_profile(profile)
         if prof.kind not in ("fake", "ibm"):
@@ -187,6 +192,7 @@ class IBMSampler(Sampler):
             service = RetryingService(inner, retries=retries)
         self.service = service
         self.p, self.maxiter, self.optimize_on = p, maxiter, optimize_on
+        self.ansatz = ansatz
         self.shots = prof.shots if shots is None else int(shots)
         self.alpha, self.noisy_budget, self.seed = float(alpha), noisy_budget, seed
         self.poll_interval, self.timeout = float(poll_interval), timeout
@@ -204,6 +210,7 @@ class IBMSampler(Sampler):
             "optimize_on": self.optimize_on,
             "alpha": self.alpha,
             "noisy_budget": self.noisy_budget,
+            **({"ansatz": self.ansatz.config()} if self.ansatz is not None else {}),
         }
 
     def check_fits(self, n_vars: int) -> None:
@@ -287,9 +294,10 @@ class IBMSampler(Sampler):
         if maxiter > 0:
             from qslack.samplers.qaoa.sampler import QAOASampler
 
-            sv = QAOASampler(self.p, backend="statevector", maxiter=maxiter, shots=1, seed=seed).sample(
-                qubo, init=theta0
-            )
+            kw = self.ansatz.sampler_options() if self.ansatz is not None else {}
+            sv = QAOASampler(
+                self.p, backend="statevector", maxiter=maxiter, shots=1, seed=seed, **kw
+            ).sample(qubo, init=theta0)
             theta = join(sv.params["gammas"], sv.params["betas"])
             sv_value = float(sv.info["final_value"])
             sv_evals = int(sv.info["n_evals"]) - 1  # its last evaluation is replaced by the hardware run
@@ -302,7 +310,7 @@ class IBMSampler(Sampler):
         t1 = time.perf_counter()
         ising = qubo.to_ising()
         scale = float(ising.scale)
-        qc, gammas, betas = qaoa_circuit(ising.h, ising.J, self.p, scale, measure=True)
+        qc, gammas, betas = qaoa_circuit(ising.h, ising.J, self.p, scale, measure=True, ansatz=self.ansatz)
         params = [*gammas, *betas]
         backend = self.service.backend(prof.backend)
         seed_tr = prof.seed_transpiler if prof.seed_transpiler is not None else seed % (2**31)

@@ -354,6 +354,31 @@ class LagrangianForm:
             self._mask = (tol, mask)
         return self._mask[1]
 
+    def enforced_mask(self, tol: float = 1e-9) -> np.ndarray | None:
+        """Boolean ``2**n`` mask of the states that satisfy every enforced row (None when none is).
+
+        These are the states an ansatz that keeps those rows can reach; the rest
+        never carry amplitude, whatever their energy.  Built blocked, like
+        :meth:`feasible_mask` (1 byte per basis state).
+
+        Examples
+        --------
+        >>> p = BinaryProgram.from_arrays(c=[1.0, 1.0], A=[[1.0, 1.0]], b=[1.0], sense="==")
+        >>> LagrangianForm(p, enforced=[0]).enforced_mask().tolist()
+        [False, True, True, False]
+        >>> LagrangianForm(p).enforced_mask() is None
+        True
+        """
+        if not self.enforced.any():
+            return None
+        from qslack.memory import require
+
+        p = self.program
+        rows = np.flatnonzero(self.enforced)
+        require(1 << self.n_vars, f"the enforced-row mask of {self.n_vars} variables")
+        pairs = np.where(self.is_product[rows, None], self.pairs[rows], -1)
+        return feasible_mask_blocked(p.A[rows], p.b[rows], np.ones(len(rows), bool), pairs, tol)
+
     def diagonal(
         self,
         lam: Any,

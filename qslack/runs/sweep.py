@@ -26,6 +26,10 @@ A suite is a TOML file::
     memory = "32GiB"
     jobs = 4
 
+A field of :data:`~qslack.runs.config.AUTO_FIELDS` set to ``"auto"`` (and ``methods = ["auto"]``)
+takes the instance's per-problem default (:func:`qslack.runs.config.defaults_for`), resolved
+before the run's identity is computed.
+
 A run's identity is :func:`qslack.runs.config.run_key` (program hash, method,
 canonical options, the sampler's effective configuration, seed): a rerun skips every run whose
 identity already has a finished (or does-not-fit) run in the store — including
@@ -66,7 +70,7 @@ from qslack.dual import DualIterate, DualState, default_multipliers, init_state
 from qslack.exceptions import ParseError, QslackError
 from qslack.problems.catalog import build_program, load_instance, resolve_spec
 from qslack.runs.cluster import capacity, connect, local_gpus, parse_cluster
-from qslack.runs.config import SolveConfig, make_sampler, run_key
+from qslack.runs.config import AUTO_FIELDS, SolveConfig, make_sampler, run_key
 from qslack.runs.driver import Outcome, Ticket
 from qslack.runs.prepare import prepare
 from qslack.runs.remote import decode, run_task, task_spec, warm_up
@@ -188,6 +192,16 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "time_limit": (int, float),
     "reference_time_limit": (int, float),
     "options": (dict,),
+    "mixer": (str,),
+    "init": (str,),
+    "warm_start": (str,),
+    "onehot": (str,),
+    "schedule": (str,),
+    "params": (str,),
+    "optimizer": (str,),
+    "eps": (int, float),
+    "lr_slopes": (list,),
+    "sampler_time_limit": (int, float),
 }
 
 
@@ -195,7 +209,7 @@ def _check_types(table: dict[str, Any], where: str, path: Path) -> None:
     """Each value of ``table`` has the TOML type its key takes (a ParseError naming the key)."""
     for key, val in table.items():
         types = _TYPES.get(key)
-        if types is None:
+        if types is None or (key in AUTO_FIELDS and val == "auto"):  # "auto": the problem's default
             continue
         ok = isinstance(val, types) and not isinstance(val, bool)
         if not ok:

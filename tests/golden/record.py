@@ -31,6 +31,17 @@ _QAOA = [
     "500",
     "--qaoa-maxiter",
     "30",
+    # the ansatz that ran when these were recorded (the per-problem defaults of qslack solve changed since)
+    "--mixer",
+    "x",
+    "--init",
+    "uniform",
+    "--schedule",
+    "default",
+    "--params",
+    "angles",
+    "--optimizer",
+    "cobyla",
 ]
 _COMMON = ["--encoding", "position", "--rho", "1.0", "--time-limit", "600"]
 

@@ -10,11 +10,17 @@ As ``scipy.optimize.minimize(method=...)``, a method is chosen by name from
   (which already holds this step's cut and incumbents) and what the samples
   showed (:class:`Observation`), and returns the new multipliers — it never
   writes into anything;
-- ``extend(state, ctx, k) -> method_state`` after ``k`` rows were added lazily.
+- ``extend(state, ctx, k) -> method_state`` after ``k`` rows were added lazily;
+- ``start(ctx, options, lam, rho) -> (lam, rho)`` (optional) sets the multipliers
+  of step 0 from the resolved options (the fixed QUBOs of the baselines).
 
 Methods: ``subgradient``, ``cutting-plane``, ``bundle``, ``augmented-lagrangian``,
-and the baselines ``fixed-penalty`` (no updates) and ``slack-penalty``
-(qiskit-optimization's slack QUBO instead of the slack-free form).
+``margin`` (multipliers that make the best known solution the ground state with
+the largest margin in units of the QAOA phase scale), and the baselines
+``fixed-penalty`` (no updates), ``unbalanced`` (Montañez-Barrera et al.'s fixed
+unbalanced penalisation), ``penalty-grid`` (the best of a few penalty scales,
+chosen on the run's own budget) and ``slack-penalty`` (qiskit-optimization's
+slack QUBO instead of the slack-free form).
 """
 
 from __future__ import annotations
@@ -70,6 +76,9 @@ class Update:
     converged: str | None = None
 
 
+StartFn = Callable[[MethodContext, dict[str, Any], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def _no_extend(state: Any, ctx: MethodContext, k: int) -> Mapping[str, Any]:
     return state.method_state
 
@@ -84,6 +93,7 @@ class Method:
     update: Callable[[Any, Observation, MethodContext], Update]
     extend: Callable[[Any, MethodContext, int], Mapping[str, Any]] = _no_extend
     slack_qubo: bool = False
+    start: StartFn | None = None
     doc: str = field(default="", compare=False)
 
 
@@ -98,14 +108,17 @@ def resolve_options(name: str, defaults: Mapping[str, Any], options: Mapping[str
 
 
 def _registry() -> dict[str, Method]:
-    from qslack.dual.methods import augmented, bundle, cutting_plane, penalty, subgradient
+    from qslack.dual.methods import augmented, bundle, cutting_plane, margin, penalty, subgradient
 
     methods = (
         subgradient.METHOD,
         cutting_plane.METHOD,
         bundle.METHOD,
         augmented.METHOD,
+        margin.METHOD,
         penalty.FIXED,
+        penalty.UNBALANCED,
+        penalty.GRID,
         penalty.SLACK,
     )
     return {m.name: m for m in methods}

@@ -384,6 +384,23 @@ class Ansatz:
             ok &= cnt == 1
         return ok
 
+    def sampler_options(self) -> dict[str, Any]:
+        """The ``QAOASampler`` keywords that rebuild this ansatz.
+
+        Examples
+        --------
+        >>> a = Ansatz.build(4, mixer="xy-ring", groups=[[0, 1], [2, 3]])
+        >>> Ansatz.build(4, **a.sampler_options()) == a
+        True
+        """
+        return {
+            "mixer": self.mixer,
+            "initial_state": list(self.bits) if self.bits is not None else self.initial,
+            "groups": [list(g) for g in self.groups] or None,
+            "warm_start": None if self.warm_start is None else list(self.warm_start),
+            "eps": self.eps,
+        }
+
     def config(self) -> dict[str, Any]:
         """JSON-friendly description (what identifies the ansatz in the store).
 
