@@ -147,13 +147,14 @@ def solve(solver: Any, model: Any, callback: Any = None) -> Any:
             out["error"] = exc
 
     worker = threading.Thread(target=run, name="cp-sat", daemon=True)
-    worker.start()
     try:
+        worker.start()
         while worker.is_alive():
             worker.join(0.05)
     except KeyboardInterrupt:
         solver.stop_search()
-        worker.join()
+        if worker.ident is not None:  # started: wait for the search to wind down
+            worker.join()
         raise
     if "error" in out:
         raise out["error"]

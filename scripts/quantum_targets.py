@@ -79,7 +79,10 @@ def _q(values: list[float]) -> tuple[float, float, float] | None:
     if not values:
         return None
     a = np.asarray(values, dtype=np.float64)
-    return float(np.median(a)), float(np.percentile(a, 25)), float(np.percentile(a, 75))
+    # quartiles without interpolation: a TTS of inf (never seen) stays inf, not inf - inf = nan
+    q1, q3 = np.percentile(a, [25, 75], method="inverted_cdf")
+    with np.errstate(invalid="ignore"):
+        return float(np.median(a)), float(q1), float(q3)
 
 
 def _fmt(v: float | None, kind: str) -> str:

@@ -60,6 +60,7 @@ def test_sa_equal_samples_and_recorded_configuration() -> None:
     s = SASampler(num_reads=64, num_sweeps=100)
     ss = s.sample(q, seed=9)
     assert ss.n_shots == 64 and ss.info["num_sweeps"] == 100 and ss.info["seed"] == 9
+    assert ss.info["shots_total"] == 64 and ss.info["circuit_evals"] == 0  # counted like QAOA's shots
     cfg = s.config()
     assert cfg["sampler"] == "sa" and cfg["num_reads"] == 64 and cfg["num_sweeps"] == 100
     assert cfg["dwave_samplers"] and cfg["dimod"]

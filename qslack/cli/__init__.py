@@ -1168,8 +1168,24 @@ def export_qoblib(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    After Ctrl-C (exit 130) everything is stored and closed, but OR-Tools'
+    native worker threads may still be winding down; letting C++ static
+    destructors run beside them can abort the process ("terminate called
+    without an active exception").  So an interrupted command leaves with
+    ``os._exit(130)`` once its output is flushed.
+    """
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 130:
+            import os
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

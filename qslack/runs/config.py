@@ -216,6 +216,11 @@ class SolveConfig:
             d["options"] = {}  # the default options belong to the default method
         if "schedule" in given and "params" not in given and self.schedule != "lr":
             d["params"] = "angles"
+        # an optimiser budget asks for an optimiser, and an optimiser for a budget
+        if "qaoa_maxiter" in given and "optimizer" not in given and (self.qaoa_maxiter or 0) > 0:
+            d["optimizer"] = d["optimizer"] if d["optimizer"] != "none" else LEGACY["optimizer"]
+        if "optimizer" in given and "qaoa_maxiter" not in given and self.optimizer != "none":
+            d["qaoa_maxiter"] = d["qaoa_maxiter"] or LEGACY["qaoa_maxiter"]
         for k in auto:
             setattr(self, k, d[k])
         return self

@@ -212,6 +212,8 @@ class DimodSampler(Sampler):
         info.update(
             {
                 "num_reads": int(counts.sum()),
+                "circuit_evals": 0,
+                "shots_total": int(counts.sum()),  # samples drawn: the equal-samples budget
                 "wall_s": wall,
                 "dimod_info": _jsonable(dict(result.info)),
                 "options": _jsonable({k: v for k, v in kwargs.items() if k != "seed"}),
