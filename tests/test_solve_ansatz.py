@@ -166,3 +166,26 @@ def test_ibm_sampler_runs_the_ansatz_circuit() -> None:
     one_hot = (ss.X[:, 0] + ss.X[:, 1] == 1) & (ss.X[:, 2] + ss.X[:, 3] == 1)
     assert ss.counts[one_hot].sum() / ss.n_shots > 0.7  # noise only: the X mixer gives 1/4
     assert IBMSampler("fake-torino", p=1, ansatz=ans).config()["ansatz"]["mixer"] == "xy-ring"
+
+
+def test_a_sweep_worker_samples_the_same_hamiltonian_as_solve(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: the Dask task built its form without the XY mixer's enforced rows (another H)."""
+    from qslack.runs.remote import run_task, task_spec
+    from qslack.runs.stored import run_handle, start
+    from qslack.store.db import Store
+
+    cfg = SolveConfig(
+        "five_d", method="margin", mixer="xy-ring", init="one-hot", onehot="col", p=2,
+        schedule="lr", params="angles", optimizer="none", qaoa_maxiter=0, iters=3, shots=200,
+        seed=1, reference_time_limit=5.0,
+    ).validate()
+    with Store(tmp_path / "s.db") as store:
+        h = start(cfg, store)
+        assert h.prep.form.enforced.sum() == 4
+        out = run_task(task_spec(h.run_id, 1, cfg, h.state, h.prep))
+        _, res = run_handle(store, h)
+    remote = [r["p_optimal"] for r in out["records"]]
+    local = [it.p_optimal for it in res.history]
+    assert len(remote) == len(local) == 3
+    assert np.allclose(remote, local, rtol=1e-9, atol=0)
+    assert local[-1] > 1e-3  # inside the one-hot subspace the optimum carries weight

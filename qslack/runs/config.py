@@ -365,6 +365,27 @@ def enforced_rows(cfg: SolveConfig, program: Any) -> list[int] | None:
     return [g.row for g in _groups(cfg, program)]
 
 
+def make_form(cfg: SolveConfig, program: Any) -> Any:
+    """The run's :class:`~qslack.model.lagrangian.LagrangianForm`: ``program`` with the rows the
+    ansatz keeps exactly (:func:`enforced_rows`) left out of ``H``.
+
+    The one place a run's form is built (the driver's :func:`~qslack.runs.prepare.prepare` and
+    a Dask worker's :func:`~qslack.runs.remote.run_task` both call it), so a sweep samples the
+    same Hamiltonian as ``qslack solve``.
+
+    Examples
+    --------
+    >>> from qslack.problems.catalog import build_program, load_instance
+    >>> prog = build_program(load_instance("five_d"))
+    >>> cfg = SolveConfig("five_d", mixer="xy-ring", init="one-hot", onehot="col")
+    >>> int(make_form(cfg, prog).enforced.sum())
+    4
+    """
+    from qslack.model.lagrangian import LagrangianForm
+
+    return LagrangianForm(program, enforced=enforced_rows(cfg, program))
+
+
 def ansatz_options(cfg: SolveConfig, program: Any = None) -> dict[str, Any]:
     """``QAOASampler`` ansatz keywords (mixer, initial state, groups, warm start, eps) of ``cfg``.
 

@@ -20,7 +20,7 @@ from qslack.model.program import BinaryProgram
 from qslack.model.slack import slack_summary
 from qslack.problems import hooks_for
 from qslack.problems.catalog import build_program, load_instance
-from qslack.runs.config import SolveConfig, enforced_rows
+from qslack.runs.config import SolveConfig, make_form
 from qslack.runs.driver import restore_sigint
 
 __all__ = ["Prepared", "prepare", "reference_solve"]
@@ -79,7 +79,7 @@ def prepare(cfg: SolveConfig, *, reference: dict[str, Any] | None = None) -> Pre
     loaded = load_instance(cfg.instance, fmt=cfg.fmt, problem=cfg.problem, take=cfg.take)
     program = build_program(loaded, encoding=cfg.encoding)
     hooks = hooks_for(loaded.problem)
-    form = LagrangianForm(program, enforced=enforced_rows(cfg, program))  # rows an XY mixer keeps
+    form = make_form(cfg, program)  # without the rows an XY mixer keeps
     if reference is None:
         reference = reference_solve(loaded, cfg.reference_time_limit)
     opt = reference_optimum(loaded, reference)  # the instance's known optimum first, then OR-Tools

@@ -168,10 +168,9 @@ def run_task(
     driver records the run as failed with the message).
     """
     from qslack.dual import DualProblem, DualState
-    from qslack.model.lagrangian import LagrangianForm
     from qslack.problems import hooks_for
     from qslack.problems.catalog import build_program, load_instance
-    from qslack.runs.config import make_sampler
+    from qslack.runs.config import make_form, make_sampler
     from qslack.runs.driver import SamplerSource, drive
 
     t0 = time.perf_counter()
@@ -204,9 +203,9 @@ def run_task(
             f"{spec['program_hash'][:12]}): give the workers the same files"
         )
     problem = DualProblem(
-        LagrangianForm(program), hooks_for(loaded.problem), spec["optimum"], spec["certified_bound"]
+        make_form(cfg, program), hooks_for(loaded.problem), spec["optimum"], spec["certified_bound"]
     )
-    sampler = make_sampler(cfg)
+    sampler = make_sampler(cfg, program=program)
     state = DualState.from_dict(spec["state"])
     sink = QueueSink(put or (lambda _m: None), spec["run_id"], int(spec["attempt"]))
     out = drive(
