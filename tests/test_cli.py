@@ -165,3 +165,19 @@ def test_sweep_resumes_and_writes_report(tmp_path) -> None:  # type: ignore[no-u
     assert out["ran"] == 4 and out["reused"] == 0 and (tmp_path / "rep.html").exists()
     again = json.loads(runner.invoke(app, ["sweep", str(suite), "--db", db, "--no-report", "--json"]).stdout)
     assert again["ran"] == 0 and again["reused"] == 4 and "report" not in again
+
+
+def test_demo_runs_the_papers_loop_and_the_default_and_compares_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from qslack.store.db import Store
+
+    db = tmp_path / "d.db"
+    r = runner.invoke(app, ["demo", "--db", str(db)], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    with Store(db, create=False) as s:
+        runs = sorted(s.list_runs(), key=lambda x: x["created_at"])
+        assert [x["status"] for x in runs] == ["finished", "finished"]
+        paper, ours = (s.export_run(x["run_id"]) for x in runs)
+    assert paper["run"]["method"] == "bundle" and ours["run"]["method"] == "margin"
+    assert "what the final state is worth" in r.output
+    assert ours["run"]["result"]["circuit_evals"] == 15 < paper["run"]["result"]["circuit_evals"]
+    assert paper["run"]["result"]["p_optimal"] > 0 and ours["run"]["result"]["p_optimal"] > 0
