@@ -152,9 +152,11 @@ def solve(solver: Any, model: Any, callback: Any = None) -> Any:
         while worker.is_alive():
             worker.join(0.05)
     except KeyboardInterrupt:
-        solver.stop_search()
-        if worker.ident is not None:  # started: wait for the search to wind down
-            worker.join()
+        # a stop that lands before the search has begun is lost (solve() resets it): repeat it
+        # until the worker is done
+        while worker.ident is not None and worker.is_alive():
+            solver.stop_search()
+            worker.join(0.05)
         raise
     if "error" in out:
         raise out["error"]

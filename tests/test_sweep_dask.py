@@ -42,6 +42,7 @@ EXACT_SUITE = (
 QAOA_SUITE = (
     'name = "tiny-qaoa"\nseeds = [0, 1]\nmethods = ["bundle", "subgradient"]\n'
     '[budget]\nsampler = "qaoa"\np = 1\nshots = 100\nqaoa_maxiter = 15\niters = 4\n'
+    'mixer = "x"\ninit = "uniform"\nschedule = "default"\nparams = "angles"\noptimizer = "cobyla"\n'
     "reference_time_limit = 5.0\n"
     '[[instance]]\nspec = "mknap1#1"\n'
 )

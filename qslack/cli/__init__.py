@@ -7,10 +7,11 @@ is printed on one line (exit code 2); Ctrl-C stores what was done and exits 130.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -319,6 +320,26 @@ def _slopes(text: str | None) -> list[float] | None:
         raise QslackError(f"--lr-slopes expects two numbers DGAMMA,DBETA, got {text!r}") from None
 
 
+@contextlib.contextmanager
+def _ctrl_c_keeps(store: Any, run_id: str, db: Path) -> Iterator[None]:
+    """Ctrl-C between a run's creation and its drive (or after it) leaves it resumable, not running."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        run = store.get_run(run_id)
+        if run["status"] == "running":
+            store.set_status(run_id, "interrupted", "interrupted by the user")
+        if run.get("lease_owner"):
+            store.release(run_id, run["lease_owner"])
+        err_console.print(
+            f"interrupted: resume with  qslack solve --resume {run_id} --db {db}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+
+
 def _drive_and_print(
     store: Any, h: Any, db: Path, *, as_json: bool, time_limit: float | None, write_solution: Path | None
 ) -> dict[str, Any]:
@@ -531,9 +552,12 @@ def solve(
                     soft_wrap=True,
                 )
             return
-        if not as_json:
-            err_console.print(f"run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True)
-        _drive_and_print(store, h, db, as_json=as_json, time_limit=None, write_solution=write_solution)
+        with _ctrl_c_keeps(store, h.run_id, db):
+            if not as_json:
+                err_console.print(
+                    f"run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True
+                )
+            _drive_and_print(store, h, db, as_json=as_json, time_limit=None, write_solution=write_solution)
 
 
 # --------------------------------------------------------------------------- runs
@@ -1145,10 +1169,11 @@ def demo(db: DbOpt = Path("qslack.db")) -> None:
         for label, cfg in zip(labels, (paper, ours), strict=True):
             h = start(cfg.validate(), store)
             assert isinstance(h, RunHandle)
-            err_console.print(
-                f"{label}: run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True
-            )
-            summary = _drive_and_print(store, h, db, as_json=False, time_limit=None, write_solution=None)
+            with _ctrl_c_keeps(store, h.run_id, db):
+                err_console.print(
+                    f"{label}: run {h.run_id} started ({db})", markup=False, highlight=False, soft_wrap=True
+                )
+                summary = _drive_and_print(store, h, db, as_json=False, time_limit=None, write_solution=None)
             rows.append((label, h.run_id, summary))
     t = Table(title=f"{DEMO_INSTANCE}: what the final state is worth, at the budget each run counted")
     for col in ("configuration", "run", "P(optimal)", "P(feasible)", "circuits", "shots"):
