@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,12 @@ INSTANCES = ROOT / "instances"
 os.environ.setdefault(
     "NUMBA_CACHE_DIR", str(ROOT / ".venv" / "numba_cache") if (ROOT / ".venv").exists() else ""
 )
+
+# A suite started in the background by a non-interactive shell (`make test &`, nohup) inherits
+# SIGINT ignored, and so would every subprocess it spawns: the Ctrl-C tests would then test
+# nothing (and fail).  Give this process Python's handler back; children start with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
