@@ -94,7 +94,9 @@ LEGEND = (
     "the final state puts on feasible and on optimal bitstrings (exact for the statevector, else from "
     "shots); 'dual value' is H(x) of the lowest-energy sample, a bound only when marked certified "
     "(exact sampler) - 'est.' means an estimate.  Bundle steps: 'serious' moved the proximal centre "
-    "(the dual value rose enough), 'null' kept it and tightened the step (mu doubled)."
+    "(the dual value rose enough), 'null' kept it and tightened the step (mu doubled).  Margin steps: "
+    "the best known solution's energy margin over the sampled states, in units of the circuit's phase "
+    "scale (positive: it is their ground state)."
 )
 
 
