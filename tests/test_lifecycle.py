@@ -136,7 +136,7 @@ def test_ctrl_c_on_a_sweep_leaves_no_running_run_and_a_rerun_finishes(tmp_path: 
     suite = tmp_path / "s.toml"
     suite.write_text(
         'name = "ctrlc"\nseeds = [0, 1]\nmethods = ["subgradient", "bundle"]\n'
-        '[budget]\nsampler = "qaoa"\np = 3\nqaoa_maxiter = 150\nshots = 100\niters = 30\n'
+        '[budget]\nsampler = "qaoa"\np = 3\nqaoa_maxiter = 150\nshots = 100\niters = 12\n'
         'mixer = "x"\ninit = "uniform"\nschedule = "default"\nparams = "angles"\noptimizer = "cobyla"\n'
         '[[instance]]\nspec = "mknap1#2"\n'
     )
@@ -171,7 +171,7 @@ def test_ctrl_c_on_a_sweep_leaves_no_running_run_and_a_rerun_finishes(tmp_path: 
     with Store(db) as s:
         runs = s.list_runs()
         assert len(runs) == 4 and {r["status"] for r in runs} == {"finished"}
-        assert all([st["step"] for st in s.steps(r["run_id"])] == list(range(30)) for r in runs)
+        assert all([st["step"] for st in s.steps(r["run_id"])] == list(range(12)) for r in runs)
 
 
 def test_ctrl_c_on_jobs_fetch_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
