@@ -320,23 +320,25 @@ def _slopes(text: str | None) -> list[float] | None:
         raise QslackError(f"--lr-slopes expects two numbers DGAMMA,DBETA, got {text!r}") from None
 
 
+def _resume_hint(run_id: str, db: Path) -> None:
+    err_console.print(
+        f"interrupted: resume with  qslack solve --resume {run_id} --db {db}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @contextlib.contextmanager
 def _ctrl_c_keeps(store: Any, run_id: str, db: Path) -> Iterator[None]:
     """Ctrl-C between a run's creation and its drive (or after it) leaves it resumable, not running."""
+    from qslack.runs.stored import mark_interrupted
+
     try:
         yield
     except KeyboardInterrupt:
-        run = store.get_run(run_id)
-        if run["status"] == "running":
-            store.set_status(run_id, "interrupted", "interrupted by the user")
-        if run.get("lease_owner"):
-            store.release(run_id, run["lease_owner"])
-        err_console.print(
-            f"interrupted: resume with  qslack solve --resume {run_id} --db {db}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        mark_interrupted(store, run_id)
+        _resume_hint(run_id, db)
         raise typer.Exit(130) from None
 
 
@@ -368,12 +370,7 @@ def _drive_and_print(
         print_summary(console, h.run_id, summary)
         console.print(LEGEND, style="dim", markup=False, highlight=False, soft_wrap=True)
     if res.status == "interrupted":
-        err_console.print(
-            f"interrupted: resume with  qslack solve --resume {h.run_id} --db {db}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _resume_hint(h.run_id, db)
         raise typer.Exit(130)
     return summary
 

@@ -43,6 +43,7 @@ __all__ = [
     "create_run",
     "does_not_fit",
     "finish",
+    "mark_interrupted",
     "open_run",
     "result_summary",
     "resume",
@@ -213,6 +214,16 @@ def open_run(store: Any, run_id: str, *, service: Any = None, iters: int | None 
     return RunHandle(run_id, prep, sampler, state, history)
 
 
+def mark_interrupted(store: Any, run_id: str) -> None:
+    """After Ctrl-C: a run still ``running`` becomes ``interrupted`` (resumable) and its lease is
+    given back, whoever in this process held it."""
+    run = store.get_run(run_id)
+    if run["status"] == "running":
+        store.set_status(run_id, "interrupted", "interrupted by the user")
+    if run.get("lease_owner"):
+        store.release(run_id, run["lease_owner"])
+
+
 def run_handle(
     store: Any,
     h: RunHandle,
@@ -251,8 +262,7 @@ def run_handle(
         store.release(h.run_id, owner)
         raise
     except KeyboardInterrupt:
-        store.set_status(h.run_id, "interrupted", "interrupted by the user")
-        store.release(h.run_id, owner)
+        mark_interrupted(store, h.run_id)
         raise
     except BaseException as exc:
         msg = str(exc) or type(exc).__name__
