@@ -343,13 +343,8 @@ class LagrangianForm:
         No per-row ``2**n`` vector is materialised: 1 byte per basis state.
         """
         if self._mask is None or self._mask[0] != tol:
-            from qslack.memory import require
-
-            p = self.program
-            require(1 << self.n_vars, f"the feasible mask of {self.n_vars} variables")
-            pairs = np.where(self.is_product[:, None], self.pairs, -1)
-            is_eq = self.is_equality & self._lin
-            mask = feasible_mask_blocked(p.A, p.b, is_eq, pairs, tol)
+            rows = np.arange(self.n_cons)
+            mask = self._rows_mask(rows, self.is_equality & self._lin, tol, "feasible mask")
             mask.setflags(write=False)
             self._mask = (tol, mask)
         return self._mask[1]
@@ -371,13 +366,17 @@ class LagrangianForm:
         """
         if not self.enforced.any():
             return None
+        rows = np.flatnonzero(self.enforced)
+        return self._rows_mask(rows, np.ones(len(rows), bool), tol, "enforced-row mask")
+
+    def _rows_mask(self, rows: np.ndarray, is_eq: np.ndarray, tol: float, what: str) -> np.ndarray:
+        """States satisfying ``rows`` (``is_eq``: kept at 0, else <= 0), built blocked (1 byte a state)."""
         from qslack.memory import require
 
         p = self.program
-        rows = np.flatnonzero(self.enforced)
-        require(1 << self.n_vars, f"the enforced-row mask of {self.n_vars} variables")
+        require(1 << self.n_vars, f"the {what} of {self.n_vars} variables")
         pairs = np.where(self.is_product[rows, None], self.pairs[rows], -1)
-        return feasible_mask_blocked(p.A[rows], p.b[rows], np.ones(len(rows), bool), pairs, tol)
+        return feasible_mask_blocked(p.A[rows], p.b[rows], is_eq, pairs, tol)
 
     def diagonal(
         self,
