@@ -113,3 +113,35 @@ def test_mps_options_and_bitstrings():
         AerMPS(q, 1, max_bond_dimension=0)
     X, c = counts_to_X({"0" * 69 + "1": 2, "1" + "0" * 69: 1}, 70)
     assert X[0, 0] == 1 and X[0, 1:].sum() == 0 and X[1, 69] == 1 and c.tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("mixer", ["warm", "xy-ring"])
+def test_mps_runs_the_structured_ansatz_as_the_kernel_does(mixer):
+    """Warm-start and XY ansatz on Aer's MPS (circuits of ``circuit.py``) = the ansatz kernel's state."""
+    from qslack.samplers.qaoa.ansatz import Ansatz
+    from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
+
+    rng = np.random.default_rng(7)
+    qubo = QUBO(np.triu(rng.normal(size=(8, 8))), 0.0)
+    kw = (
+        {"mixer": "warm", "warm_start": rng.uniform(size=8), "eps": 0.1}
+        if mixer == "warm"
+        else {"mixer": "xy-ring", "groups": [[0, 1, 2], [3, 4, 5, 6]]}
+    )
+    ansatz = Ansatz.build(8, **kw)
+    g, b = [0.4, 0.9], [0.7, 0.2]
+    sim = AnsatzSimulator(ansatz)
+    scale = qubo.to_ising().scale
+    sim.run(qubo.diagonal(), np.asarray(g), np.asarray(b), scale=scale)
+    mps = AerMPS(qubo, 2, ansatz=ansatz)
+    psi = mps.statevector(g, b)
+    assert 1.0 - abs(np.vdot(sim.state, psi)) ** 2 < 1e-8
+    # the sampler: fixed LR-QAOA angles (no optimiser evaluation), the same angles and energy as the kernel
+    common = {"p": 3, "schedule": "lr", "optimizer": "none", "shots": 500, "seed": 2, **kw}
+    ss = QAOASampler(backend="mps", **common).sample(qubo)
+    sv = QAOASampler(backend="statevector", **common).sample(qubo)
+    assert ss.info["n_optimizer_evals"] == 0 and ss.info["circuit_evals"] == 1
+    assert ss.info["angles"] == sv.info["angles"] and ss.info["ansatz"] == sv.info["ansatz"]
+    assert ss.info["expectation"] == pytest.approx(sv.info["expectation"], abs=1e-7)
+    if mixer == "xy-ring":  # one-hot rows hold on every shot
+        assert (ss.X[:, :3].sum(axis=1) == 1).all() and (ss.X[:, 3:7].sum(axis=1) == 1).all()

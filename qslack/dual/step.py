@@ -256,7 +256,7 @@ def step(
         angles=None if ss.params is None else dict(ss.params),
         sampler_info={
             k: ss.info[k]
-            for k in ("backend", "seed", "shots", "scale", "isa", "job_id", "profile")
+            for k in ("backend", "seed", "shots", "scale", "isa", "job_id", "profile", "mps")
             if k in ss.info
         },
         estimated_from_shots=metrics["estimated_from_shots"],

@@ -75,7 +75,8 @@ class QAOASampler(Sampler):
         matrix-product-state method for sparse graphs too wide for a
         statevector, no ``2**n`` vector, P(feasible) and P(optimal) then come
         from the shots (see :func:`~qslack.samplers.qaoa.backends.aer.sample_mps`;
-        X mixer only).
+        every ansatz: the warm-start and XY gates are the circuits'
+        of :mod:`~qslack.samplers.qaoa.circuit`).
     optimizer : {"cobyla", "nelder-mead", "l-bfgs-b", "powell", "none"}
         scipy.optimize method; ``"none"`` keeps the starting angles (as
         ``maxiter=0``): no optimiser evaluation.  ``l-bfgs-b`` on the
@@ -234,9 +235,6 @@ class QAOASampler(Sampler):
         self.threads = threads
         self.mps_max_bond_dimension = int(mps_max_bond_dimension)
         self.mps_truncation_threshold = float(mps_truncation_threshold)
-        plain = self.mixer == "x" and self.initial_state is None and self.params == "angles"
-        if backend == "mps" and not plain:
-            raise OptionError("the mps backend runs the plain X-mixer QAOA (mixer x, uniform start, angles)")
         self.diag_dtype = diag_dtype
 
     def config(self) -> dict[str, Any]:

@@ -303,6 +303,7 @@ class AerMPS:
         max_bond_dimension: int = MPS_MAX_BOND_DIMENSION,
         truncation_threshold: float = MPS_TRUNCATION_THRESHOLD,
         max_parallel_threads: int = 0,
+        ansatz: Any = None,
     ) -> None:
         if int(max_bond_dimension) < 1:
             raise ValidationError(f"max_bond_dimension must be >= 1, got {max_bond_dimension}")
@@ -322,7 +323,12 @@ class AerMPS:
         self._sim = AerSimulator(**opts)
         self._sim_log = AerSimulator(mps_log_data=True, **opts)
         # h, rz, rzz, rx, measure are Aer instructions: no transpiling (it would refuse > 63 qubits)
-        qc, gammas, betas = qaoa_circuit(ising.h, ising.J, self.p, self.scale)
+        qc, gammas, betas = qaoa_circuit(ising.h, ising.J, self.p, self.scale, ansatz=ansatz)
+        # XY gates and the W-state's controlled-RY are not MPS instructions: their definitions are
+        # (decompose, not transpile: transpiling refuses more than 63 qubits)
+        odd = [name for name in ("xx_plus_yy", "cry") if name in qc.count_ops()]
+        if odd:
+            qc = qc.decompose(gates_to_decompose=odd)
         self._params = list(gammas) + list(betas)
         self._qc_energy = qc.copy()
         self._qc_energy.save_expectation_value(qubo.to_sparse_pauli_op(), list(range(self.n)), label="energy")
@@ -419,26 +425,28 @@ def sample_mps(
     from scipy.optimize import minimize
 
     from qslack.samplers.base import SampleSet
-    from qslack.samplers.qaoa.angles import as_theta, split
+    from qslack.samplers.qaoa.angles import split
     from qslack.samplers.qaoa.sampler import OPTIMIZERS
 
     if sampler.device != "CPU":
         raise OptionError("the 'mps' backend runs on the CPU only (Aer has no GPU MPS method)")
     t0 = time.perf_counter()
+    ansatz = sampler._ansatz(qubo.n_vars)
     mps = AerMPS(
         qubo,
         sampler.p,
         max_bond_dimension=sampler.mps_max_bond_dimension,
         truncation_threshold=sampler.mps_truncation_threshold,
         max_parallel_threads=sampler.threads or 0,
+        ansatz=None if ansatz.is_default else ansatz,
     )
     t_build = time.perf_counter() - t0
     history: list[float] = []
     best: list[Any] = [np.inf, None]
     eval_seeds = np.random.SeedSequence([int(seed) % (2**63), 1])
 
-    def value(theta: np.ndarray) -> float:
-        g, b = split(theta)
+    def value(x: np.ndarray) -> float:
+        g, b = split(sampler._theta(x))
         if sampler.objective == "expectation":
             v = mps.expectation(g, b)
         else:  # cvar: a fresh seeded shot batch per evaluation
@@ -447,13 +455,14 @@ def sample_mps(
             v = _cvar_of_shots(qubo.energies(X), c, sampler.alpha)
         history.append(float(v))
         if v < best[0]:
-            best[0], best[1] = float(v), np.array(theta, dtype=np.float64)
+            best[0], best[1] = float(v), np.array(x, dtype=np.float64)
         return float(v)
 
-    theta0 = as_theta(init, sampler.p)
+    x0 = sampler._start(init)  # angles, or the two LR slopes (params="ramp")
+    theta0 = sampler._theta(x0)
     t1 = time.perf_counter()
-    if maxiter > 0:
-        method = OPTIMIZERS[sampler.optimizer]
+    method = OPTIMIZERS[sampler.optimizer]
+    if maxiter > 0 and method is not None and x0.size > 0:
         opts: dict[str, Any] = {"maxiter": maxiter}
         if method == "COBYLA":
             opts["rhobeg"] = 0.2
@@ -461,11 +470,13 @@ def sample_mps(
             opts = {"maxfev": maxiter}
         elif method == "L-BFGS-B":
             opts = {"maxfun": maxiter}
-        minimize(value, theta0, method=method, options=opts)
-        theta = best[1]
+        minimize(value, x0, method=method, options=opts)
+        x = best[1]
     else:
-        theta = theta0
-    final = value(theta)
+        x = x0
+    n_opt = len(history)
+    final = value(x)
+    theta = sampler._theta(x)
     g, b = split(theta)
     expectation = final if sampler.objective == "expectation" else mps.expectation(g, b)
     t_opt = time.perf_counter() - t1
@@ -486,6 +497,10 @@ def sample_mps(
         "estimated_from_shots": True,
         "history": history,
         "n_evals": len(history),
+        "n_optimizer_evals": n_opt,
+        "ansatz": ansatz.config(),
+        "schedule": sampler.schedule,
+        "params": sampler.params,
         "mps": {
             "max_bond_dimension": mps.max_bond_dimension,
             "truncation_threshold": mps.truncation_threshold,
@@ -495,5 +510,8 @@ def sample_mps(
         "shots_total": len(history) * shots,
         "timings": {"build_s": t_build, "optimise_s": t_opt, "total_s": time.perf_counter() - t0},
     }
-    params = {"gammas": g.tolist(), "betas": b.tolist()}
+    params: dict[str, Any] = {"gammas": g.tolist(), "betas": b.tolist()}
+    if sampler.params == "ramp":
+        info["ramp"] = [float(v) for v in x] if sampler.p > 0 else list(sampler.ramp)
+        params["ramp"] = info["ramp"]
     return SampleSet.from_samples(X, qubo, counts=counts, info=info, params=params)
