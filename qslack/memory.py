@@ -38,8 +38,16 @@ path                          peak bytes
                                                                      sampler has freed more)
 ============================  ==================================================================
 
+``statevector`` covers both CPU kernels: the X-mixer
+:class:`~qslack.samplers.qaoa.kernel.StatevectorSimulator` and the structured-ansatz
+:class:`~qslack.samplers.qaoa.kernel_ansatz.AnsatzSimulator` (warm-start, XY and
+X mixers from any initial state), which writes its initial state in its first pass
+(no stored ``2**n`` copy, the one-hot state included) and reads a float32
+diagonal in place (no float64 copy); its scratch is the X-mixer kernel's.
+
 Measured against the peak resident set of a fresh process in
-``tests/test_memory.py`` (within 10 % at n = 26 and 27).
+``tests/test_memory.py`` (within 10 % at n = 26 and 27; the ansatz kernel in
+``tests/test_kernel_ansatz_speed_ok.py``).
 """
 
 from __future__ import annotations

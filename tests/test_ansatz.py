@@ -16,7 +16,7 @@ from qslack.model.qubo import QUBO
 from qslack.samplers.qaoa.angles import as_theta, interpolate, lr_schedule, split
 from qslack.samplers.qaoa.ansatz import Ansatz, regularise, warm_mixer_matrix
 from qslack.samplers.qaoa.kernel import StatevectorSimulator
-from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
+from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator, cvar_of
 from qslack.samplers.qaoa.kernel_gpu import gpu_available
 from qslack.samplers.qaoa.sampler import QAOASampler
 
@@ -362,3 +362,186 @@ def test_gpu_ansatz_kernel_matches_cpu() -> None:
         np.testing.assert_allclose(gpu, cpu, atol=1e-12, err_msg=name)
         g64 = GPUAnsatzSimulator(a, dtype=np.complex64).run(diag, g, b, scale=1.7).get()
         np.testing.assert_allclose(g64, cpu, atol=1e-5, err_msg=name)
+
+
+# --------------------------------------------------------------------------- the structured kernel
+# (vectorised one-qubit gates, fused passes, initial states written on the fly) against the
+# previous generic implementation, kept as kernel_ansatz._ReferenceSimulator, and dense algebra
+def _every_mixer(n: int, seed: int) -> dict[str, Ansatz]:
+    """x, warm, xy-ring and xy-complete (with free qubits) and every initial state."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n).tolist()
+    c = rng.uniform(0.0, 1.0, n)
+    out = {
+        "x-uniform": Ansatz.build(n),
+        "x-from-warm": Ansatz.build(n, mixer="x", initial_state="warm", warm_start=c),
+        "warm": Ansatz.build(n, mixer="warm", warm_start=c),
+        "warm-from-bits": Ansatz.build(n, mixer="warm", warm_start=c, initial_state=rng.integers(0, 2, n)),
+    }
+    if n >= 3:
+        groups = [perm[:2], perm[2:5]] if n >= 5 else [perm[:3]]
+        out["xy-ring"] = Ansatz.build(n, mixer="xy-ring", groups=groups)
+        out["xy-complete"] = Ansatz.build(n, mixer="xy-complete", groups=groups)
+        out["xy-ring-uniform"] = Ansatz.build(n, mixer="xy-ring", groups=groups, initial_state="uniform")
+        out["x-from-one-hot"] = Ansatz.build(n, mixer="x", initial_state="one-hot", groups=groups)
+        out["xy-one-group"] = Ansatz.build(n, mixer="xy-complete", groups=[list(range(n))])
+    return out
+
+
+def _dense_state(a: Ansatz, diag: np.ndarray, g, b, scale: float = 1.0) -> np.ndarray:
+    """Dense reference: the initial state, then per layer the phase and the gates of mixer_ops."""
+    n = a.n
+    psi = a.initial_state()
+    for gam, beta in zip(g, b, strict=True):
+        psi = psi * np.exp(-1j * gam * diag / scale)
+        for kind, qs, U in a.mixer_ops(beta):
+            t = psi.reshape((2,) * n)  # axis n-1-q is qubit q
+            if kind == "single":
+                ax = n - 1 - qs[0]
+                t = np.moveaxis(np.tensordot(U, t, axes=([1], [ax])), 0, ax)
+            else:
+                ia, ib = n - 1 - qs[0], n - 1 - qs[1]
+                t = t.copy()
+                s10 = [slice(None)] * n
+                s01 = [slice(None)] * n
+                s10[ia], s10[ib], s01[ia], s01[ib] = 1, 0, 0, 1
+                x0, x1 = t[tuple(s10)].copy(), t[tuple(s01)].copy()
+                t[tuple(s10)] = U[0, 0] * x0 + U[0, 1] * x1
+                t[tuple(s01)] = U[1, 0] * x0 + U[1, 1] * x1
+            psi = t.reshape(-1)
+    return psi
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("p", [0, 1, 3])
+def test_tiny_registers_match_dense_algebra(n: int, p: int) -> None:
+    rng = np.random.default_rng(10 * n + p)
+    diag = rng.normal(size=1 << n)
+    g, b = rng.uniform(-2, 2, p), rng.uniform(-2, 2, p)
+    for name, a in _every_mixer(n, n).items():
+        want = _dense_state(a, diag, g, b, scale=0.7)
+        psi = AnsatzSimulator(a).run(diag, g, b, scale=0.7)
+        np.testing.assert_allclose(psi, want, atol=1e-13, err_msg=name)
+        psi64 = AnsatzSimulator(a, dtype=np.complex64).run(diag, g, b, scale=0.7)
+        np.testing.assert_allclose(psi64, want, atol=2e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("p", [0, 2])
+def test_every_mixer_matches_dense_algebra(p: int) -> None:
+    """n = 9: small blocks (several gathered groups, n not a multiple of any block) and the defaults."""
+    n = 9
+    rng = np.random.default_rng(p)
+    diag = _qubo(n, p).diagonal()
+    g, b = rng.uniform(-1.5, 1.5, p), rng.uniform(-1.5, 1.5, p)
+    for name, a in _every_mixer(n, 4).items():
+        want = _dense_state(a, diag, g, b, scale=1.3)
+        for bb in (None, 3, 4):
+            sim = AnsatzSimulator(a, block_bits=bb)
+            np.testing.assert_allclose(
+                sim.run(diag, g, b, scale=1.3), want, atol=1e-13, err_msg=f"{name} {bb}"
+            )
+            e = sim.run_expectation(diag, g, b, scale=1.3)
+            assert e == pytest.approx(float(np.abs(want) ** 2 @ diag), abs=1e-12), name
+            assert sim.expectation(diag) == pytest.approx(e, abs=1e-13)
+
+
+@pytest.mark.parametrize("n", [13, 15])
+def test_kernel_matches_the_previous_implementation_odd_sizes(n: int) -> None:
+    """n not a multiple of the block sizes: default blocks, and 5-bit blocks (4-qubit gathered groups)."""
+    from qslack.samplers.qaoa.kernel_ansatz import _ReferenceSimulator
+
+    rng = np.random.default_rng(n)
+    diag = rng.normal(size=1 << n)
+    g, b = rng.uniform(-1.5, 1.5, 3), rng.uniform(-1.5, 1.5, 3)
+    for name, a in _every_mixer(n, n).items():
+        ref = _ReferenceSimulator(a).run(diag, g, b, scale=0.9).copy()
+        for bb in (None, 5):
+            for threads in (1, 2):
+                psi = AnsatzSimulator(a, block_bits=bb, threads=threads).run(diag, g, b, scale=0.9)
+                np.testing.assert_allclose(psi, ref, atol=1e-12, err_msg=f"{name} bb={bb} threads={threads}")
+
+
+def test_kernel_matches_the_previous_implementation_at_20_qubits() -> None:
+    """Every mixer at n = 20 (two qubit groups at both dtypes: the gathered pass runs), 2 threads."""
+    from qslack.samplers.qaoa.kernel_ansatz import _ReferenceSimulator
+
+    n = 20
+    rng = np.random.default_rng(20)
+    diag = _qubo(n, 20).diagonal()
+    g, b = rng.uniform(0.1, 0.6, 2), np.array([-0.4, -1.2])  # both forms of the gates (|tan b| < 1, > 1)
+    kinds = _every_mixer(n, 20)
+    for name in ("x-from-warm", "warm", "xy-ring", "xy-complete", "x-from-one-hot"):
+        a = kinds[name]
+        ref = _ReferenceSimulator(a, threads=2)
+        want = ref.run(diag, g, b, scale=3.0).copy()
+        e_ref = ref.expectation(diag)
+        sim = AnsatzSimulator(a, threads=2)
+        e = sim.run_expectation(diag, g, b, scale=3.0)
+        np.testing.assert_allclose(sim.state, want, atol=1e-12, err_msg=name)
+        assert e == pytest.approx(e_ref, rel=1e-12, abs=1e-12), name
+        sim64 = AnsatzSimulator(a, dtype=np.complex64, threads=2)
+        e64 = sim64.run_expectation(diag, g, b, scale=3.0)
+        assert np.abs(sim64.state - want).max() < 1e-6, name
+        assert e64 == pytest.approx(e_ref, rel=1e-5, abs=1e-5), name
+
+
+def test_float32_diagonal_gives_the_float64_state() -> None:
+    n = 12
+    q = _qubo(n, 12)
+    q = QUBO(q.Q, offset=250.0)  # a large constant: the float32 diagonal is stored without it
+    d64 = q.diagonal()
+    shift = q.diagonal_shift()
+    d32 = q.diagonal(np.float32, shift=shift)
+    g, b = [0.3, -0.7, 0.5], [0.4, -1.1, 0.2]
+    for name, a in _every_mixer(n, 12).items():
+        for dt, tol in ((np.complex128, 2e-6), (np.complex64, 3e-6)):
+            ref = AnsatzSimulator(a, dtype=np.complex128).run(d64, g, b, scale=2.0).copy()
+            sim = AnsatzSimulator(a, dtype=dt, diag_dtype=np.float32)
+            e = sim.run_expectation(d32, g, b, scale=2.0, shift=shift)
+            np.testing.assert_allclose(sim.state, ref, atol=tol, err_msg=name)
+            e_ref = float(np.abs(ref) ** 2 @ d64)
+            assert e == pytest.approx(e_ref, rel=1e-6), name
+            assert sim.expectation(d32, shift=shift) == pytest.approx(e, rel=1e-12)
+            assert sim.cvar(d32, 0.2, shift=shift) == pytest.approx(
+                cvar_of(d64, np.abs(ref) ** 2, 0.2), rel=1e-5
+            )
+
+
+def test_complex64_agrees_with_complex128_for_every_mixer() -> None:
+    n = 14
+    diag = _qubo(n, 14).diagonal()
+    g, b = [0.2, 0.5, -0.3, 0.8], [0.9, -0.4, 1.3, -1.0]
+    for name, a in _every_mixer(n, 14).items():
+        s128 = AnsatzSimulator(a).run(diag, g, b, scale=2.5).copy()
+        sim = AnsatzSimulator(a, dtype=np.complex64)
+        s64 = sim.run(diag, g, b, scale=2.5)
+        assert s64.dtype == np.complex64
+        np.testing.assert_allclose(s64, s128, atol=2e-6, err_msg=name)
+        assert float(sim.probabilities().sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_p0_is_the_initial_state_for_every_mixer() -> None:
+    n = 10
+    diag = _qubo(n, 1).diagonal()
+    for name, a in _every_mixer(n, 2).items():
+        for dt, tol in ((np.complex128, 1e-15), (np.complex64, 1e-7)):
+            sim = AnsatzSimulator(a, dtype=dt)
+            psi = sim.run(diag, [], [])
+            np.testing.assert_allclose(psi, a.initial_state(), atol=tol, err_msg=name)
+            assert sim.run_expectation(diag, [], []) == pytest.approx(
+                float(np.abs(a.initial_state()) ** 2 @ diag), abs=1e-6 if dt == np.complex64 else 1e-12
+            )
+
+
+def test_sampler_float32_diagonal_on_the_ansatz_kernel_matches_float64():
+    """``diag_dtype="float32"`` (solves from 28 variables) gives the warm ansatz the same state."""
+    from qslack.samplers.qaoa.sampler import QAOASampler
+
+    rng = np.random.default_rng(11)
+    q = QUBO(np.triu(rng.normal(scale=50.0, size=(12, 12))), 1e4)  # a large offset: the shift keeps precision
+    kw = {"p": 3, "mixer": "warm", "warm_start": rng.uniform(size=12), "schedule": "lr", "optimizer": "none"}
+    a = QAOASampler(**kw, seed=1).sample(q)
+    b = QAOASampler(**kw, diag_dtype="float32", seed=1).sample(q)
+    assert np.abs(a.probabilities - b.probabilities).max() < 1e-6
+    assert b.info["expectation"] == pytest.approx(a.info["expectation"], rel=1e-6)
+    assert np.array_equal(a.X, b.X) and np.allclose(b.energy, q.energies(b.X))

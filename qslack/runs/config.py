@@ -44,6 +44,10 @@ __all__ = [
 SAMPLERS = ("qaoa", "exact", "cpsat", "random", "sa", "tabu")
 """Sampler names a configuration may use (hardware profiles choose their own)."""
 
+FLOAT32_DIAG_QUBITS = 28
+"""From this many variables the statevector backend keeps the cost diagonal in float32 (stored minus
+its shift; a phase error ~1e-6 rad, far below shot noise): 28-29 qubits then fit in 24 GiB."""
+
 RUN_KEY_VERSION = 2
 """Bumped when what a run computes for the same configuration changes (old runs are not reused)."""
 
@@ -477,9 +481,14 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
     if cfg.sampler == "qaoa":
         from qslack.samplers.qaoa.sampler import QAOASampler
 
+        diag_dtype = "float64"
+        if cfg.backend == "statevector":
+            n = (program if program is not None else _program(cfg)).n_vars
+            diag_dtype = "float32" if n >= FLOAT32_DIAG_QUBITS else "float64"
         return QAOASampler(
             p=cfg.p,
             backend=cfg.backend,
+            diag_dtype=diag_dtype,
             shots=cfg.shots,
             maxiter=cfg.qaoa_maxiter,
             threads=cfg.threads,

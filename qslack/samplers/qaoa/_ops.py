@@ -512,3 +512,324 @@ def trot_bits(xs, lo, hi, t, flip):
         else:
             _trot1(xs, q, t, flip)
             q += 1
+
+
+# --------------------------------------------------------------------------- structured one-qubit gates
+#
+# The warm-start and X mixers of :mod:`~qslack.samplers.qaoa.ansatz` are one-qubit gates
+# of the form ``U = ar I + i (ai Z + w X)`` (ar, ai, w real):
+#
+#     U = [[ar + i ai, i w], [i w, ar - i ai]]
+#
+# (``exp(-i b M)`` with ``M = z Z + x X``: ``ar = cos b``, ``ai = -z sin b``,
+# ``w = -x sin b``).  On a float view ``x0 = (p, q), x1 = (r, s)``::
+#
+#     x0' = ar x0 + (-ai, +ai) * (q, p) + (-w, +w) * (s, r)
+#     x1' = ar x1 + (+ai, -ai) * (s, r) + (-w, +w) * (q, p)
+#
+# i.e. per vector one multiply, two fused multiply-adds and two in-register
+# swaps of (re, im).  With ``unit`` the caller has divided ``U`` by ``ar``
+# (``ar = 1`` is implied and its multiply skipped; the scalar goes elsewhere).
+
+
+def _zx_patterns(builder, vty, ai, w, bit):
+    """(B, C) coefficient vectors: B on the x0 side (lane bit ``bit`` clear) is (-ai, +ai), on the
+    x1 side (+ai, -ai); C is (-w, +w) everywhere.  ``bit = None``: B is the x0 pattern everywhere."""
+    fty = vty.element
+    minus = ir.Constant(fty, -1.0)
+    nai = builder.fmul(ai, minus)
+    nw = builder.fmul(w, minus)
+    lanes = vty.count
+    bvals = []
+    for lane in range(lanes):
+        first = lane % 2 == 0  # the real part
+        side1 = bit is not None and (lane >> (bit + 1)) & 1 == 1
+        bvals.append(nai if first != side1 else ai)
+    return _splat(builder, vty, bvals), _splat(builder, vty, [nw, w])
+
+
+def _zx_streams(builder, a, b, A, B, nB, C, unit):
+    """The gate on the stream pair (a = x0 amplitudes, b = x1 amplitudes)."""
+    lanes = a.type.count
+    swap = [lane ^ 1 for lane in range(lanes)]
+    sa = _shuffle(builder, a, swap)
+    sb = _shuffle(builder, b, swap)
+    a0 = a if unit else builder.fmul(A, a, flags=_FL)
+    b0 = b if unit else builder.fmul(A, b, flags=_FL)
+    a2 = _fma(builder, C, sb, _fma(builder, B, sa, a0))
+    b2 = _fma(builder, C, sa, _fma(builder, nB, sb, b0))
+    return a2, b2
+
+
+def _make_zxlow(nbits: int, unit: bool):
+    """Intrinsic ``f(x, idx, cf)``: the gates of bits 0..nbits-1 on the ``2**nbits`` amplitudes at
+    float index ``idx`` (one LLVM vector); ``cf`` is a tuple ``(ar_0, ai_0, w_0, ar_1, ...)``."""
+    lanes = 2 << nbits
+
+    @intrinsic
+    def zxlow(typingctx, arr, idx, cf):
+        if not _float_array(arr) or not (isinstance(cf, types.UniTuple) and cf.count == 3 * nbits):
+            return None
+        sig = types.void(arr, idx, cf)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            tty = signature.args[2]
+            ary = context.make_array(aty)(context, builder, args[0])
+            fty = context.get_value_type(aty.dtype)
+            vals = [
+                context.cast(builder, builder.extract_value(args[2], j), tty.dtype, aty.dtype)
+                for j in range(3 * nbits)
+            ]
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            (vptr,) = _ptrs(context, builder, signature, args, ary, vty, 1, 0)
+            v = builder.load(vptr, align=al)
+            sw1 = [lane ^ 1 for lane in range(lanes)]
+            for q in range(nbits):
+                ar, ai, w = vals[3 * q : 3 * q + 3]
+                B, C = _zx_patterns(builder, vty, ai, w, q)
+                s1 = _shuffle(builder, v, sw1)
+                sq = _shuffle(builder, v, [lane ^ (2 << q) ^ 1 for lane in range(lanes)])
+                v0 = v if unit else builder.fmul(_splat(builder, vty, [ar]), v, flags=_FL)
+                v = _fma(builder, C, sq, _fma(builder, B, s1, v0))
+            builder.store(v, vptr, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return zxlow
+
+
+def _make_zxpair(unit: bool):
+    """Intrinsic ``f(x, i0, d1, ar, ai, w)``: the gate on the vector pair (x[i0..], x[i0+d1..])."""
+
+    @intrinsic
+    def zxpair(typingctx, arr, i0, d1, ar, ai, w):
+        if not _float_array(arr):
+            return None
+        sig = types.void(arr, i0, d1, ar, ai, w)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            ary = context.make_array(aty)(context, builder, args[0])
+            fty = context.get_value_type(aty.dtype)
+            arv, aiv, wv = _scalars(context, builder, signature, args, 3, 3, aty)
+            vty = ir.VectorType(fty, _vec_lanes(aty))
+            al = aty.dtype.bitwidth // 8
+            p0, p1 = _ptrs(context, builder, signature, args, ary, vty, 1, 1)
+            a = builder.load(p0, align=al)
+            b = builder.load(p1, align=al)
+            B, C = _zx_patterns(builder, vty, aiv, wv, None)
+            nB, _ = _zx_patterns(builder, vty, builder.fmul(aiv, ir.Constant(fty, -1.0)), wv, None)
+            A = _splat(builder, vty, [arv])
+            a2, b2 = _zx_streams(builder, a, b, A, B, nB, C, unit)
+            builder.store(a2, p0, align=al)
+            builder.store(b2, p1, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return zxpair
+
+
+def _make_zxquad(unit: bool):
+    """Intrinsic ``f(x, i0, d1, d2, ar1, ai1, w1, ar2, ai2, w2)``: the gates of two bits on the
+    four vector streams x[i0], x[i0+d1], x[i0+d2], x[i0+d1+d2] (bit 1, then bit 2; they commute)."""
+
+    @intrinsic
+    def zxquad(typingctx, arr, i0, d1, d2, ar1, ai1, w1, ar2, ai2, w2):
+        if not _float_array(arr):
+            return None
+        sig = types.void(arr, i0, d1, d2, ar1, ai1, w1, ar2, ai2, w2)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            ary = context.make_array(aty)(context, builder, args[0])
+            fty = context.get_value_type(aty.dtype)
+            c = _scalars(context, builder, signature, args, 4, 6, aty)
+            vty = ir.VectorType(fty, _vec_lanes(aty))
+            al = aty.dtype.bitwidth // 8
+            ptrs = _ptrs(context, builder, signature, args, ary, vty, 1, 2)
+            a0, a1, a2, a3 = (builder.load(p, align=al) for p in ptrs)
+            minus = ir.Constant(fty, -1.0)
+            coef = []
+            for k in (0, 3):
+                B, C = _zx_patterns(builder, vty, c[k + 1], c[k + 2], None)
+                nB, _ = _zx_patterns(builder, vty, builder.fmul(c[k + 1], minus), c[k + 2], None)
+                coef.append((_splat(builder, vty, [c[k]]), B, nB, C))
+            a0, a1 = _zx_streams(builder, a0, a1, *coef[0], unit)
+            a2, a3 = _zx_streams(builder, a2, a3, *coef[0], unit)
+            a0, a2 = _zx_streams(builder, a0, a2, *coef[1], unit)
+            a1, a3 = _zx_streams(builder, a1, a3, *coef[1], unit)
+            for p, r in zip(ptrs, (a0, a1, a2, a3), strict=True):
+                builder.store(r, p, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return zxquad
+
+
+_zxl2 = _make_zxlow(2, False)
+_zxl2u = _make_zxlow(2, True)
+_zxl3 = _make_zxlow(3, False)
+_zxl3u = _make_zxlow(3, True)
+_zxpair = _make_zxpair(False)
+_zxpairu = _make_zxpair(True)
+_zxquad = _make_zxquad(False)
+_zxquadu = _make_zxquad(True)
+
+#: rotations of bits below this run on sub-chunks of ``2**ZX_L1_BITS`` amplitudes
+#: (complex128; one more for complex64: 32 KiB, the L1 data cache) before the higher bits
+ZX_L1_BITS = 11
+
+
+@njit(fastmath=_FM, cache=True)
+def _zx_scalar_bit(xs, q, ar, ai, w, unit):
+    """The gate on bit q of the amplitudes of the float view xs (scalar code, any stride)."""
+    s = _U(1) << _U(q)
+    nn = _U(xs.shape[0] // 2)
+    if unit:
+        ar = as_like(xs[0], 1.0)
+    for h in range(_U(0), nn, _U(2) * s):
+        for u in range(s):
+            i = _U(2) * (h + u)
+            j = i + _U(2) * s
+            p = xs[i]
+            q_ = xs[i + _U(1)]
+            r = xs[j]
+            t = xs[j + _U(1)]
+            xs[i] = ar * p - ai * q_ - w * t
+            xs[i + _U(1)] = ar * q_ + ai * p + w * r
+            xs[j] = ar * r + ai * t - w * q_
+            xs[j + _U(1)] = ar * t - ai * r + w * p
+
+
+@njit(inline="always")
+def _zx_identity(cf, j, unit):
+    return cf[j, 1] == 0.0 and cf[j, 2] == 0.0 and (unit or cf[j, 0] == 1.0)
+
+
+@njit(fastmath=_FM, cache=True)
+def _zx_stream_bits(xs, lo, hi, cf, j0, unit):
+    """Gates of the bits lo..hi-1 (all at strides of at least one vector), rows cf[j0 + q - lo]."""
+    va = _U(VEC_BYTES // (2 * xs.itemsize))  # amplitudes per vector
+    nn = _U(xs.shape[0] // 2)
+    one = as_like(xs[0], 1.0)
+    q1 = -1
+    for q in range(lo, hi + 1):
+        if q < hi:
+            j = j0 + q - lo
+            if _zx_identity(cf, j, unit):
+                continue
+            if q1 < 0:
+                q1 = q
+                continue
+        elif q1 < 0:
+            break
+        ja = j0 + q1 - lo
+        ar1 = one if unit else as_like(xs[0], cf[ja, 0])
+        ai1 = as_like(xs[0], cf[ja, 1])
+        w1 = as_like(xs[0], cf[ja, 2])
+        s1 = _U(1) << _U(q1)
+        d1 = _U(2) * s1
+        if q == hi:  # a last bit without a partner
+            for h in range(_U(0), nn, _U(2) * s1):
+                for u in range(_U(0), s1, va):
+                    if unit:
+                        _zxpairu(xs, _U(2) * (h + u), d1, ar1, ai1, w1)
+                    else:
+                        _zxpair(xs, _U(2) * (h + u), d1, ar1, ai1, w1)
+            break
+        jb = j0 + q - lo
+        ar2 = one if unit else as_like(xs[0], cf[jb, 0])
+        ai2 = as_like(xs[0], cf[jb, 1])
+        w2 = as_like(xs[0], cf[jb, 2])
+        s2 = _U(1) << _U(q)
+        d2 = _U(2) * s2
+        for h in range(_U(0), nn, _U(2) * s2):
+            for m in range(h, h + s2, _U(2) * s1):
+                for u in range(_U(0), s1, va):
+                    if unit:
+                        _zxquadu(xs, _U(2) * (m + u), d1, d2, ar1, ai1, w1, ar2, ai2, w2)
+                    else:
+                        _zxquad(xs, _U(2) * (m + u), d1, d2, ar1, ai1, w1, ar2, ai2, w2)
+        q1 = -1
+
+
+@njit(fastmath=_FM, cache=True)
+def _zx_range(xs, lo, hi, cf, j0, unit):
+    """Gates of the bits lo..hi-1 on the float view xs; bit q uses row cf[j0 + q - lo]."""
+    vb = 2 if xs.itemsize == 8 else 3  # log2 amplitudes per vector
+    nn = xs.shape[0] // 2
+    if nn < (1 << vb) or (lo < vb and (lo > 0 or hi < vb)):
+        # tiny chunks, or in-vector bits that do not start at 0: scalar code for those
+        top = hi if nn < (1 << vb) else min(hi, vb)
+        for q in range(lo, top):
+            j = j0 + q - lo
+            if not _zx_identity(cf, j, unit):
+                _zx_scalar_bit(
+                    xs, q, as_like(xs[0], cf[j, 0]), as_like(xs[0], cf[j, 1]), as_like(xs[0], cf[j, 2]), unit
+                )
+        if top < hi:
+            _zx_stream_bits(xs, top, hi, cf, j0 + top - lo, unit)
+        return
+    q = lo
+    if lo == 0:  # bits 0..vb-1 inside one vector
+        if vb == 2:
+            c2 = (cf[j0, 0], cf[j0, 1], cf[j0, 2], cf[j0 + 1, 0], cf[j0 + 1, 1], cf[j0 + 1, 2])
+            step = _U(8)
+            ng = _U(nn) // _U(4)
+            if unit:
+                for h in range(ng):
+                    _zxl2u(xs, step * h, c2)
+            else:
+                for h in range(ng):
+                    _zxl2(xs, step * h, c2)
+        else:
+            c3 = (
+                cf[j0, 0], cf[j0, 1], cf[j0, 2],
+                cf[j0 + 1, 0], cf[j0 + 1, 1], cf[j0 + 1, 2],
+                cf[j0 + 2, 0], cf[j0 + 2, 1], cf[j0 + 2, 2],
+            )  # fmt: skip
+            step = _U(16)
+            ng = _U(nn) // _U(8)
+            if unit:
+                for h in range(ng):
+                    _zxl3u(xs, step * h, c3)
+            else:
+                for h in range(ng):
+                    _zxl3(xs, step * h, c3)
+        q = vb
+    if q < hi:
+        _zx_stream_bits(xs, q, hi, cf, j0 + q - lo, unit)
+
+
+@njit(fastmath=_FM, cache=True)
+def zxrot_bits(xs, lo, hi, cf, unit):
+    """The gates ``U_j = ar I + i (ai Z + w X)`` on the bits lo <= q < hi of the float view xs.
+
+    Parameters
+    ----------
+    xs : float32 or float64 array
+        Amplitudes (real and imaginary parts interleaved), ``2**k`` of them.
+    lo, hi : int
+        The bit range (``hi <= k``).
+    cf : (hi - lo, 3) float64 array
+        ``(ar, ai, w)`` of bit ``lo + j`` in row ``j``; identity rows are skipped.
+    unit : bool
+        ``ar = 1`` is implied (the caller has divided the gates by ``ar``).
+
+    Bits below :data:`ZX_L1_BITS` (+1 for float32) are applied to one L1-sized
+    sub-chunk after the other, then the higher bits to the whole view.
+    """
+    l1 = ZX_L1_BITS + (1 if xs.itemsize == 4 else 0)
+    nn = xs.shape[0] // 2
+    if lo < l1 < hi and nn > (1 << l1):
+        sub = 2 << l1
+        for c in range(xs.shape[0] // sub):
+            _zx_range(xs[c * sub : (c + 1) * sub], lo, l1, cf, 0, unit)
+        _zx_range(xs, l1, hi, cf, l1 - lo, unit)
+    else:
+        _zx_range(xs, lo, hi, cf, 0, unit)

@@ -366,6 +366,10 @@ class QAOASampler(Sampler):
                 return GPUAnsatzSimulator(ansatz, dtype=dtype), qubo.diagonal()
             from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
 
+            if self.diag_dtype == "float32":
+                self._shift = qubo.diagonal_shift()
+                sim = AnsatzSimulator(ansatz, dtype=dtype, threads=self.threads, diag_dtype=np.float32)
+                return sim, qubo.diagonal(np.float32, shift=self._shift)
             return AnsatzSimulator(ansatz, dtype=dtype, threads=self.threads), qubo.diagonal()
         if self.backend == "statevector":
             if self.device == "GPU":
@@ -459,7 +463,7 @@ class QAOASampler(Sampler):
         sim, diag = self._engine(qubo, scale, ansatz)
         t_build = time.perf_counter() - t0
         shift = self._shift
-        kw = {"shift": shift} if shift else {}  # only the X-mixer kernel stores a shifted diagonal
+        kw = {"shift": shift} if shift else {}  # the CPU kernels' float32 diagonals are stored shifted
         history: list[float] = []
         best: list[Any] = [np.inf, None]
         n_grad = [0]
