@@ -86,14 +86,15 @@ def run(k):
     elif path == "diagonal":
         qubo(k).diagonal(opt["diag_dtype"])
     elif path == "solve":
-        from qslack.dual.api import solve_dual
+        from qslack.dual import DualProblem
         from qslack.problems.catalog import build_program, load_instance
+        from qslack.runs.driver import solve_dual
         from qslack.samplers.qaoa.sampler import QAOASampler
 
         prog = build_program(load_instance(f"gen:mdkp?n={k}&m=5&tightness=0.25&seed=1"))
         kw = {"dtype": opt["dtype"], "diag_dtype": opt["diag_dtype"]}
         sampler = QAOASampler(p=1, maxiter=0, shots=100, seed=1, **kw)
-        solve_dual(LagrangianForm(prog), sampler, method="subgradient", maxiter=2)
+        solve_dual(DualProblem(LagrangianForm(prog)), sampler, method="subgradient", iters=3)
 
 
 run(min(17, sizes[0]))
@@ -182,10 +183,10 @@ def test_sizes_never_overflow_and_refusals_name_both_numbers():
     assert format_bytes(16 * 2**52) == "2^56 bytes"
     with pytest.raises(ResourceError, match=r"needs 2\^56 bytes; 16\.0 GiB available"):
         require(16 * 2**52, "the complex128 state of 52 qubits", available=16 * 2**30)
-    # the dual loop keeps the form's caches (9 bytes per state) and the previous
-    # step's probabilities (8) beside the sampler
+    # the dual loop keeps the form's caches (9 bytes per state) beside the sampler (the
+    # previous step's probabilities are dropped first)
     sampler = estimate_bytes(30, "sampler", dtype=np.complex64, diag_dtype=np.float32)
-    assert estimate_bytes(30, "solve", dtype=np.complex64, diag_dtype=np.float32) == 17 * 2**30 + sampler
+    assert estimate_bytes(30, "solve", dtype=np.complex64, diag_dtype=np.float32) == 9 * 2**30 + sampler
 
 
 def test_available_memory_respects_cgroup(monkeypatch):

@@ -290,6 +290,7 @@ def drive(
                 continue
             calls += 1
             new_state, it = step(committed, ss, problem, wall_s=time.perf_counter() - ticket.submitted_at)
+            ss = None  # the 2**n probabilities must not outlive the step: the next sample needs the room
             sink.record_step(new_state, it, ticket)
             committed = new_state
             history.append(it)
