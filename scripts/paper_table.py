@@ -238,7 +238,9 @@ SOLVE_HOOK: Callable[..., dict[str, Any]] = solve_with_cli
 def compute_solves(aliases: Iterable[str], cache: Path = OUT / "solve.csv") -> None:
     """Run :data:`SOLVE_HOOK` for the aliases not yet in ``cache`` with this setting."""
     key = json.dumps(SOLVE_SETTING, sort_keys=True)
-    done = {r["instance"] for r in _read_csv(cache) if r["setting"] == key}
+    # a run that did not finish (e.g. "does not fit" on a busier machine) is tried again; the
+    # report reads the last row per instance
+    done = {r["instance"] for r in _read_csv(cache) if r["setting"] == key and r["ours_circuit_evaluations"]}
     for alias in aliases:
         if alias in done:
             continue

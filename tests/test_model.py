@@ -124,6 +124,17 @@ def test_cache_budget_falls_back() -> None:
     )
 
 
+def test_built_caches_stay_in_use_when_memory_gets_short() -> None:
+    """pb4 (29 variables): exact metrics at step 0, then shot estimates once the run's own
+    memory made the budget say no; caches already built are kept in use."""
+    prog = random_program(np.random.default_rng(2), 6, 2)
+    form = LagrangianForm(prog)
+    assert form.use_cache
+    form.objective_diagonal, form.feasible_mask()
+    form._max_cache_bytes = 10  # the budget shrinks (available memory // 4 is re-read on every call)
+    assert form.use_cache
+
+
 @pytest.mark.parametrize("n", [1, 2, 5, 9])
 def test_qubo_diagonal_and_ising(n: int) -> None:
     rng = np.random.default_rng(n)

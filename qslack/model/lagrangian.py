@@ -299,6 +299,9 @@ class LagrangianForm:
             return True
         if self._cache_mode is False or self.n_vars > 34:
             return False
+        if self._f_diag is not None and self._mask is not None:
+            return True  # built once: keep using them (memory taken by later steps must not switch
+            # a run's metrics from exact to shot estimates half way)
         budget = self._max_cache_bytes
         if budget is None:
             budget = available_memory() // 4
