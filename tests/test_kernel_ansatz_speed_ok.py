@@ -5,21 +5,18 @@ gates with explicit SIMD (:func:`~qslack.samplers.qaoa._ops.zxrot_bits`), folds 
 mixer scalars into the phase, writes the initial state in its first pass and reads a
 float32 diagonal in place.  Checked here: the chunk operation against dense algebra for
 every bit range, the general-path fallback, angles at the edges of the two gate forms,
-thread counts, the pass count, and the memory (nothing of size ``2**n`` besides the state).
+thread counts, the pass count, and the memory (nothing of size ``2**n`` besides the state;
+the peak against ``estimate_bytes`` is in ``tests/test_memory.py``).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qslack.memory import estimate_bytes, format_bytes
 from qslack.samplers.qaoa._ops import zxrot_bits
 from qslack.samplers.qaoa.ansatz import Ansatz
 from qslack.samplers.qaoa.kernel_ansatz import (
@@ -148,58 +145,3 @@ def test_run_allocates_nothing_of_the_state_size() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 0.01 * sim.state.nbytes
-
-
-_CHILD = r"""
-import json, sys
-import numpy as np
-from qslack.model.qubo import QUBO
-from qslack.samplers.qaoa.ansatz import Ansatz
-from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
-
-
-def status(key):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-
-
-def run(k):
-    rng = np.random.default_rng(k)
-    q = QUBO(np.triu(rng.normal(size=(k, k))), offset=1.0)
-    sh = q.diagonal_shift()
-    d = q.diagonal(np.float32, shift=sh)
-    a = Ansatz.build(k, mixer="warm", warm_start=rng.uniform(size=k))
-    sim = AnsatzSimulator(a, dtype=np.complex64, diag_dtype=np.float32)
-    sim.run_expectation(d, [0.3, 0.1], [0.2, -0.4], shift=sh)
-
-
-run(17)
-import gc
-
-gc.collect()
-base = status("VmRSS")
-n = int(sys.argv[1])
-run(n)
-print(json.dumps(status("VmHWM") - base))
-"""
-
-
-def test_memory_estimate_matches_measured_peak() -> None:
-    """estimate_bytes(n, "statevector") is the ansatz kernel's peak too (state, float32 diagonal, scratch)."""
-    n = 26
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(n)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    measured = json.loads(out.stdout.strip().splitlines()[-1])
-    est = estimate_bytes(n, "statevector", dtype="complex64", diag_dtype="float32")
-    assert abs(measured - est) <= 0.1 * est, (
-        f"measured {format_bytes(measured)}, estimated {format_bytes(est)}"
-    )

@@ -55,6 +55,14 @@ def run(k):
         ddt = opt["diag_dtype"]
         sh = q.diagonal_shift() if ddt == "float32" else 0.0
         d = q.diagonal(ddt, shift=sh)
+        if opt.get("ansatz") == "warm":  # the structured-ansatz kernel: the same formula
+            from qslack.samplers.qaoa.ansatz import Ansatz
+            from qslack.samplers.qaoa.kernel_ansatz import AnsatzSimulator
+
+            a = Ansatz.build(k, mixer="warm", warm_start=np.random.default_rng(k).uniform(size=k))
+            sim = AnsatzSimulator(a, dtype=opt["dtype"], diag_dtype=ddt)
+            sim.run_expectation(d, [0.3, 0.1], [0.2, -0.4], shift=sh)
+            return
         sim = StatevectorSimulator(k, dtype=opt["dtype"], diag_dtype=ddt)
         if opt.get("gradient"):
             sim.gradient(d, [0.3], [0.2], shift=sh)
@@ -128,6 +136,7 @@ CASES = [
     # path, sizes, options for the child (and the estimate)
     ("statevector", [26, 27], {"dtype": "complex64", "diag_dtype": "float64"}),
     ("statevector", [26], {"dtype": "complex64", "diag_dtype": "float32", "gradient": True}),
+    ("statevector", [27], {"dtype": "complex64", "diag_dtype": "float32", "ansatz": "warm"}),
     ("sampler", [25, 26], {"dtype": "complex64", "diag_dtype": "float64"}),
     ("form", [27, 28], {}),
     ("diagonal", [27, 28], {"diag_dtype": "float64"}),
@@ -155,7 +164,12 @@ def _check(path: str, sizes: list[int], opt: dict) -> None:
         assert abs(m - e) <= 0.1 * e, f"{path} n={n}: measured {format_bytes(m)}, estimated {format_bytes(e)}"
 
 
-@pytest.mark.parametrize(("path", "sizes", "opt"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def _case_id(case: tuple) -> str:
+    path, sizes, opt = case
+    return f"{path}-{sizes}" + (f"-{opt['ansatz']}" if "ansatz" in opt else "")
+
+
+@pytest.mark.parametrize(("path", "sizes", "opt"), CASES, ids=[_case_id(c) for c in CASES])
 def test_estimate_matches_measured_peak(path, sizes, opt):
     _check(path, sizes, opt)
 

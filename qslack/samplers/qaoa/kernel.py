@@ -523,6 +523,34 @@ def _as_angles(v, name: str) -> np.ndarray:
     return a
 
 
+def check_angles(gammas, betas, scale, shift=0.0) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """``(gammas, betas, scale, shift)`` checked: two 1-d finite float64 arrays of one length, a
+    finite ``scale > 0`` and a finite ``shift`` (every statevector kernel's argument rule)."""
+    g = _as_angles(gammas, "gammas")
+    b = _as_angles(betas, "betas")
+    if g.shape != b.shape:
+        raise ValidationError(f"gammas and betas differ in length: {g.size} != {b.size}")
+    scale = float(scale)
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValidationError(f"scale must be finite and > 0, got {scale}")
+    shift = float(shift)
+    if not np.isfinite(shift):
+        raise ValidationError(f"shift must be finite, got {shift}")
+    return g, b, scale, shift
+
+
+def with_threads(threads: int | None, fn, *args):
+    """``fn(*args)`` with numba's thread count set to ``threads`` (unchanged when None), then restored."""
+    if threads is None:
+        return fn(*args)
+    old = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        return fn(*args)
+    finally:
+        numba.set_num_threads(old)
+
+
 class StatevectorSimulator:
     """QAOA statevector simulator on a cost diagonal (numba, in place).
 
@@ -629,32 +657,13 @@ class StatevectorSimulator:
         return d
 
     def _with_threads(self, fn, *args):
-        if self.threads is None:
-            return fn(*args)
-        old = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            return fn(*args)
-        finally:
-            numba.set_num_threads(old)
+        return with_threads(self.threads, fn, *args)
 
     def _require_state(self) -> None:
         if not self._ready:
             raise ValidationError("no state yet: call run() first")
 
-    @staticmethod
-    def _check_angles(gammas, betas, scale, shift=0.0):
-        g = _as_angles(gammas, "gammas")
-        b = _as_angles(betas, "betas")
-        if g.shape != b.shape:
-            raise ValidationError(f"gammas and betas differ in length: {g.size} != {b.size}")
-        scale = float(scale)
-        if not (np.isfinite(scale) and scale > 0):
-            raise ValidationError(f"scale must be finite and > 0, got {scale}")
-        shift = float(shift)
-        if not np.isfinite(shift):
-            raise ValidationError(f"shift must be finite, got {shift}")
-        return g, b, scale, shift
+    _check_angles = staticmethod(check_angles)
 
     def _pass_ops(self, ops, g, b):
         """Per-op arrays (gam, phi, mag, t, flip) of one pass; g already divided by scale."""

@@ -85,10 +85,12 @@ from qslack.samplers.qaoa.kernel import (
     _probabilities,
     _probs_slice,
     _schedule,
+    check_angles,
     check_memory,
     default_block_bits,
     default_row_bits,
     state_bytes,
+    with_threads,
 )
 
 __all__ = ["SINGLE_BLOCK_QUBITS", "AnsatzSimulator", "cvar_of", "mixer_blocks"]
@@ -519,22 +521,6 @@ class _InitialState:
 
 
 # --------------------------------------------------------------------------- simulator
-def _check_angles(gammas, betas, scale, shift=0.0) -> tuple[np.ndarray, np.ndarray, float, float]:
-    g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
-    b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
-    if g.ndim != 1 or g.shape != b.shape:
-        raise ValidationError(f"gammas and betas must be 1-d of one length, got {g.shape} and {b.shape}")
-    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(b))):
-        raise ValidationError("angles must be finite")
-    scale = float(scale)
-    if not (np.isfinite(scale) and scale > 0):
-        raise ValidationError(f"scale must be finite and > 0, got {scale}")
-    shift = float(shift)
-    if not np.isfinite(shift):
-        raise ValidationError(f"shift must be finite, got {shift}")
-    return g / scale, b, scale, shift
-
-
 #: an item of the schedule: ("g", group, [(phase layer or -1, mixer layer)]) or ("b", layer), the
 #: general-path blocks of a layer
 _Pass = tuple
@@ -642,18 +628,11 @@ class AnsatzSimulator:
     @staticmethod
     def _angles(gammas, betas, scale):
         """``(gammas / scale, betas)`` as checked float64 arrays (shared with the GPU kernel)."""
-        g, b, _, _ = _check_angles(gammas, betas, scale)
-        return g, b
+        g, b, scale, _ = check_angles(gammas, betas, scale)
+        return g / scale, b
 
     def _with_threads(self, fn, *args):
-        if self.threads is None:
-            return fn(*args)
-        old = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            return fn(*args)
-        finally:
-            numba.set_num_threads(old)
+        return with_threads(self.threads, fn, *args)
 
     def _require_state(self) -> None:
         if not self._ready:
@@ -811,16 +790,16 @@ class AnsatzSimulator:
             :meth:`qslack.model.qubo.QUBO.diagonal`).
         """
         d = self._check_diag(diag)
-        g, b, _, shift = _check_angles(gammas, betas, scale, shift)
-        self._with_threads(self._run, d, g, b, shift)
+        g, b, scale, shift = check_angles(gammas, betas, scale, shift)
+        self._with_threads(self._run, d, g / scale, b, shift)
         self._ready = True
         return self._state
 
     def run_expectation(self, diag, gammas, betas, *, scale: float = 1.0, shift: float = 0.0) -> float:
         """``run`` and ``expectation`` in one (the energy is summed in the last pass)."""
         d = self._check_diag(diag)
-        g, b, _, shift = _check_angles(gammas, betas, scale, shift)
-        e = self._with_threads(self._run, d, g, b, shift, True)
+        g, b, scale, shift = check_angles(gammas, betas, scale, shift)
+        e = self._with_threads(self._run, d, g / scale, b, shift, True)
         self._ready = True
         return e
 
@@ -879,14 +858,7 @@ class _ReferenceSimulator:
         return self.threads or numba.get_num_threads()
 
     def _with_threads(self, fn, *args):
-        if self.threads is None:
-            return fn(*args)
-        old = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            return fn(*args)
-        finally:
-            numba.set_num_threads(old)
+        return with_threads(self.threads, fn, *args)
 
     def _run(self, d, g, b) -> None:
         np.copyto(self._state, self._init)
@@ -901,7 +873,7 @@ class _ReferenceSimulator:
 
     def run(self, diag, gammas, betas, *, scale: float = 1.0) -> np.ndarray:
         d = np.ascontiguousarray(diag, dtype=np.float64)
-        g, b, _, _ = _check_angles(gammas, betas, scale)
+        g, b = AnsatzSimulator._angles(gammas, betas, scale)
         self._with_threads(self._run, d, g, b)
         return self._state
 

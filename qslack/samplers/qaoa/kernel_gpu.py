@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from qslack.exceptions import DependencyError, ResourceError, ValidationError
-from qslack.samplers.qaoa.kernel import _as_angles, _gib, _groups, _schedule, validate_args
+from qslack.samplers.qaoa.kernel import _gib, _groups, _schedule, check_angles, validate_args
 
 __all__ = ["GPUStatevectorSimulator", "gpu_available"]
 
@@ -522,19 +522,7 @@ class GPUStatevectorSimulator:
         """The device state (a CuPy array, overwritten by the next ``run``)."""
         return self._state
 
-    @staticmethod
-    def _check_angles(gammas, betas, scale, shift):
-        g = _as_angles(gammas, "gammas")
-        b = _as_angles(betas, "betas")
-        if g.shape != b.shape:
-            raise ValidationError(f"gammas and betas differ in length: {g.size} != {b.size}")
-        scale = float(scale)
-        if not (np.isfinite(scale) and scale > 0):
-            raise ValidationError(f"scale must be finite and > 0, got {scale}")
-        shift = float(shift)
-        if not np.isfinite(shift):
-            raise ValidationError(f"shift must be finite, got {shift}")
-        return g, b, scale, shift
+    _check_angles = staticmethod(check_angles)
 
     def run(self, diag, gammas, betas, *, scale: float = 1.0, shift: float = 0.0):
         """Prepare the QAOA state in place on the device; returns the CuPy state.
