@@ -25,7 +25,7 @@ from qslack.samplers.base import Sampler, SampleSet
 from qslack.samplers.qaoa.angles import LR_SLOPES, as_theta, linear_ramp, lr_schedule, split
 from qslack.samplers.qaoa.ansatz import Ansatz
 
-__all__ = ["QAOASampler", "sample_from_probabilities"]
+__all__ = ["QAOASampler", "optimizer_options", "sample_from_probabilities"]
 
 BACKENDS = ("statevector", "aer", "mps")
 OPTIMIZERS = {
@@ -39,6 +39,23 @@ OBJECTIVES = ("expectation", "cvar")
 PARAMS = ("angles", "ramp")
 SCHEDULES = ("default", "lr")
 AUTO_C64_QUBITS = 18  # dtype="auto": complex64 from this many qubits
+
+
+def optimizer_options(method: str, maxiter: int) -> dict[str, Any]:
+    """scipy.optimize ``options`` that cap ``method`` at ``maxiter`` evaluations (every backend's rule).
+
+    Examples
+    --------
+    >>> optimizer_options("COBYLA", 60), optimizer_options("L-BFGS-B", 20)
+    ({'maxiter': 60, 'rhobeg': 0.2}, {'maxfun': 20})
+    """
+    if method == "COBYLA":
+        return {"maxiter": maxiter, "rhobeg": 0.2}
+    if method in ("Nelder-Mead", "Powell"):
+        return {"maxfev": maxiter}
+    if method == "L-BFGS-B":
+        return {"maxfun": maxiter}
+    return {"maxiter": maxiter}
 
 
 def sample_from_probabilities(
@@ -505,13 +522,7 @@ class QAOASampler(Sampler):
         t1 = time.perf_counter()
         method = OPTIMIZERS[self.optimizer]
         if maxiter > 0 and method is not None and x0.size > 0:
-            opts: dict[str, Any] = {"maxiter": maxiter}
-            if method == "COBYLA":
-                opts["rhobeg"] = 0.2
-            elif method in ("Nelder-Mead", "Powell"):
-                opts = {"maxfev": maxiter}
-            elif method == "L-BFGS-B":
-                opts = {"maxfun": maxiter}
+            opts = optimizer_options(method, maxiter)
             exact_grad = method == "L-BFGS-B" and self.params == "angles" and hasattr(sim, "gradient")
             if exact_grad:
                 minimize(value_and_grad, x0, method=method, jac=True, options=opts)

@@ -426,7 +426,7 @@ def sample_mps(
 
     from qslack.samplers.base import SampleSet
     from qslack.samplers.qaoa.angles import split
-    from qslack.samplers.qaoa.sampler import OPTIMIZERS
+    from qslack.samplers.qaoa.sampler import OPTIMIZERS, optimizer_options
 
     if sampler.device != "CPU":
         raise OptionError("the 'mps' backend runs on the CPU only (Aer has no GPU MPS method)")
@@ -463,14 +463,7 @@ def sample_mps(
     t1 = time.perf_counter()
     method = OPTIMIZERS[sampler.optimizer]
     if maxiter > 0 and method is not None and x0.size > 0:
-        opts: dict[str, Any] = {"maxiter": maxiter}
-        if method == "COBYLA":
-            opts["rhobeg"] = 0.2
-        elif method in ("Nelder-Mead", "Powell"):
-            opts = {"maxfev": maxiter}
-        elif method == "L-BFGS-B":
-            opts = {"maxfun": maxiter}
-        minimize(value, x0, method=method, options=opts)
+        minimize(value, x0, method=method, options=optimizer_options(method, maxiter))
         x = best[1]
     else:
         x = x0
