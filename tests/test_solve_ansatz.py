@@ -189,3 +189,94 @@ def test_a_sweep_worker_samples_the_same_hamiltonian_as_solve(tmp_path) -> None:
     assert len(remote) == len(local) == 3
     assert np.allclose(remote, local, rtol=1e-9, atol=0)
     assert local[-1] > 1e-3  # inside the one-hot subspace the optimum carries weight
+
+
+def _incumbent_cfg(**kw):  # type: ignore[no-untyped-def]
+    base = dict(
+        instance="mknap1#2", method="margin", mixer="warm", init="warm", warm_start="incumbent", eps=0.25,
+        p=2, schedule="lr", params="angles", optimizer="none", qaoa_maxiter=0, lr_slopes=[1.6, 0.2],
+        rho=1.0, iters=5, shots=200, seed=3, reference_time_limit=5.0,
+    )
+    base.update(kw)
+    return SolveConfig(**base).validate()
+
+
+def test_incumbent_warm_start_recentres_every_later_step_and_resumes_identically(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from qslack.runs import stored
+    from qslack.store.db import Store
+
+    known: list = []  # the incumbent after each step, as the driver's state holds it
+    with Store(tmp_path / "a.db") as store:
+        _, res, prep = stored.solve(
+            _incumbent_cfg(), store, callback=lambda it, st: known.append(st.incumbent)
+        )
+    hist = res.history
+    assert "centre" not in hist[0].sampler_info  # no incumbent yet: the sampler's own LP point
+    for k in range(1, len(hist)):
+        assert known[k - 1] is not None, "mknap1#2 has a feasible sample after one step"
+        # centred on the incumbent known when step k was asked for
+        assert hist[k].sampler_info["centre"] == known[k - 1].astype(float).tolist()
+    assert res.best_objective_repaired is not None
+    assert np.array_equal(known[-1], res.best_x_repaired)  # repaired >= raw on a knapsack: ties go to it
+    # the sampler records the recentring; its stored identity says so
+    s = make_sampler(_incumbent_cfg(), program=prep.program)
+    assert s.recentre and s.config()["recentre"] is True
+
+    with Store(tmp_path / "b.db") as store:
+        rid, part, _ = stored.solve(_incumbent_cfg(), store, stop_after=2)
+        assert part is not None and part.status == "interrupted"
+        _, res2, _ = stored.resume(rid, store)
+    again = [(it.p_optimal, it.p_feasible, it.sampler_info.get("centre")) for it in res2.history]
+    assert again == [(it.p_optimal, it.p_feasible, it.sampler_info.get("centre")) for it in hist]
+
+
+def test_a_recentred_sample_is_the_sampler_built_on_that_centre() -> None:
+    from qslack.model.qubo import QUBO
+    from qslack.samplers.qaoa.sampler import QAOASampler
+
+    rng = np.random.default_rng(4)
+    q = QUBO(np.triu(rng.normal(size=(6, 6))))
+    lp, inc = rng.uniform(size=6), np.array([1.0, 0, 0, 1, 1, 0])
+    kw = dict(p=3, mixer="warm", initial_state="warm", eps=0.2, schedule="lr", optimizer="none")
+    kw.update(shots=50, seed=1)
+    a = QAOASampler(warm_start=lp, recentre=True, **kw).sample(q, warm_start=inc)
+    b = QAOASampler(warm_start=inc, **kw).sample(q)
+    assert np.allclose(a.probabilities, b.probabilities, atol=1e-12)
+    assert a.info["ansatz"]["warm_start"] == a.info["centre"] == inc.tolist()
+    c = QAOASampler(warm_start=lp, **kw).sample(q)
+    assert not np.allclose(a.probabilities, c.probabilities, atol=1e-3)  # the centre matters
+    # (1 - eps)^n on the centre at p = 0: the recentred state is the regularised product state
+    z = QAOASampler(**{**kw, "p": 0}, warm_start=lp).sample(q, warm_start=inc)
+    idx = int(sum(int(v) << j for j, v in enumerate(inc)))
+    assert z.probabilities[idx] == pytest.approx(0.8**6, rel=1e-9)
+    with pytest.raises(OptionError):
+        QAOASampler(p=1, recentre=True)
+
+
+def test_mps_and_ibm_samplers_take_the_same_centre() -> None:
+    pytest.importorskip("qiskit_aer")
+    from qslack.model.qubo import QUBO
+    from qslack.samplers.qaoa.sampler import QAOASampler
+
+    rng = np.random.default_rng(5)
+    q = QUBO(np.triu(rng.normal(size=(5, 5))))
+    lp, inc = np.full(5, 0.5), np.array([0.0, 1, 1, 0, 1])
+    kw = dict(p=2, mixer="warm", initial_state="warm", eps=0.1, schedule="lr", optimizer="none")
+    kw.update(shots=4000, seed=2)
+    mps = QAOASampler(backend="mps", warm_start=lp, **kw).sample(q, warm_start=inc)
+    assert mps.info["centre"] == inc.tolist()
+    ref = QAOASampler(warm_start=inc, **kw).sample(q).probabilities
+    idx = mps.X @ (1 << np.arange(5))
+    est = np.zeros(32)
+    np.add.at(est, idx, mps.counts / mps.n_shots)
+    assert np.abs(est - ref).max() < 0.03  # 4000 shots of the same state
+    pytest.importorskip("qiskit_ibm_runtime")
+    from qslack.hardware.sampler import IBMSampler
+    from qslack.samplers.qaoa.ansatz import Ansatz
+
+    ans = Ansatz.build(5, mixer="warm", warm_start=lp, eps=0.1)
+    smp = IBMSampler("fake-torino", p=1, shots=100, maxiter=0, seed=3, ansatz=ans, recentre=True)
+    ss = smp.sample(q, warm_start=inc)
+    assert ss.info["centre"] == inc.tolist() and smp.config()["recentre"] is True
+    with pytest.raises(OptionError):
+        IBMSampler("fake-torino", p=1, recentre=True)

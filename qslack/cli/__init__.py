@@ -413,7 +413,12 @@ def solve(
         str | None, typer.Option("--init", help="uniform, one-hot or warm (default: the mixer's).")
     ] = None,
     warm_start: Annotated[
-        str | None, typer.Option("--warm-start", help="Warm-start vector: lp (relaxation) or greedy.")
+        str | None,
+        typer.Option(
+            "--warm-start",
+            help="Warm-start vector: lp (relaxation), greedy, or incumbent (lp, then every later "
+            "step recentred on the best feasible solution so far).",
+        ),
     ] = None,
     eps: Annotated[float | None, typer.Option("--eps", help="Warm-start regularisation in [0, 0.5].")] = None,
     onehot: Annotated[

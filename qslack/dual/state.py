@@ -157,6 +157,21 @@ class DualState:
         object.__setattr__(self, "cuts", tuple(self.cuts))
         object.__setattr__(self, "rows", tuple(dict(r) for r in self.rows))
 
+    @property
+    def incumbent(self) -> np.ndarray | None:
+        """The best feasible solution known, raw or repaired (a copy), or None before one.
+
+        Examples
+        --------
+        >>> s = DualState("margin", seed=0, lam=[0.0], rho=[1.0], best=Incumbent([1, 0], 3.0, 1))
+        >>> s.incumbent.tolist(), s.replace(best_repaired=Incumbent([0, 1], 2.0, 1)).incumbent.tolist()
+        ([1, 0], [0, 1])
+        """
+        cands = [b for b in (self.best_repaired, self.best) if b.x is not None and b.objective is not None]
+        if not cands:
+            return None
+        return np.array(min(cands, key=lambda b: b.objective).x)
+
     def replace(self, **changes: Any) -> DualState:
         """A copy with ``changes`` applied (the state itself never changes)."""
         return dataclasses.replace(self, **changes)

@@ -65,6 +65,8 @@ class Request:
     rho: np.ndarray
     init: Any
     seed: int
+    incumbent: np.ndarray | None = None
+    """The best feasible solution known (raw or repaired), program variables; None before one."""
 
 
 def _ctx(state: DualState, problem: DualProblem) -> MethodContext:
@@ -110,6 +112,7 @@ def ask(state: DualState, problem: DualProblem) -> Request:
         rho=np.array(state.rho),
         init=state.params,
         seed=step_seed(state.seed, state.step),
+        incumbent=state.incumbent,
     )
 
 
@@ -256,7 +259,7 @@ def step(
         angles=None if ss.params is None else dict(ss.params),
         sampler_info={
             k: ss.info[k]
-            for k in ("backend", "seed", "shots", "scale", "isa", "job_id", "profile", "mps")
+            for k in ("backend", "seed", "shots", "scale", "isa", "job_id", "profile", "mps", "centre")
             if k in ss.info
         },
         estimated_from_shots=metrics["estimated_from_shots"],

@@ -132,6 +132,9 @@ class IBMSampler(Sampler):
         Mixer and initial state (:class:`~qslack.samplers.qaoa.ansatz.Ansatz`;
         default the X mixer from ``|+>^n``): the statevector optimisation and
         the submitted circuit both use it.
+    recentre : bool
+        The driver recentres the warm ansatz on the run's incumbent
+        (``submit(..., warm_start=x)``), as ``QAOASampler(recentre=True)``.
 
     Examples
     --------
@@ -145,6 +148,7 @@ class IBMSampler(Sampler):
         "init": "warm-start angles ([gammas, betas] or an earlier info['angles'])",
         "shots": "shots of the final circuit (default: the sampler's)",
         "maxiter": "statevector optimisation budget (default: the sampler's)",
+        "warm_start": "warm-start centre of this circuit (the warm ansatz recentred, e.g. on the incumbent)",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa-ibm", "exact": False}
     accepts_init: ClassVar[bool] = True
@@ -165,6 +169,7 @@ class IBMSampler(Sampler):
         poll_interval: float = 5.0,
         timeout: float | None = None,
         ansatz: Any = None,
+        recentre: bool = False,
     ) -> None:
         prof = profile if isinstance(profile, HardwareProfile) else load_profile(profile)
         if prof.kind not in ("fake", "ibm"):
@@ -193,6 +198,9 @@ class IBMSampler(Sampler):
         self.service = service
         self.p, self.maxiter, self.optimize_on = p, maxiter, optimize_on
         self.ansatz = ansatz
+        if recentre and (ansatz is None or ansatz.warm is None):
+            raise OptionError("recentre=True needs a warm-start ansatz (mixer or initial state 'warm')")
+        self.recentre = bool(recentre)
         self.shots = prof.shots if shots is None else int(shots)
         self.alpha, self.noisy_budget, self.seed = float(alpha), noisy_budget, seed
         self.poll_interval, self.timeout = float(poll_interval), timeout
@@ -211,6 +219,7 @@ class IBMSampler(Sampler):
             "alpha": self.alpha,
             "noisy_budget": self.noisy_budget,
             **({"ansatz": self.ansatz.config()} if self.ansatz is not None else {}),
+            **({"recentre": True} if self.recentre else {}),
         }
 
     def check_fits(self, n_vars: int) -> None:
@@ -268,14 +277,21 @@ class IBMSampler(Sampler):
         seed: int | None = None,
         shots: int | None = None,
         maxiter: int | None = None,
+        warm_start: Any = None,
     ) -> tuple[str, dict[str, Any]]:
         """Optimise the angles, transpile, submit the final circuit: ``(job_id, meta)``.
 
         ``meta`` is JSON-serialisable; with the job id it is all
         :meth:`collect` needs, in this process or a later one.  With
         ``optimize_on="noisy-cvar"`` the noisy evaluations run (and are
-        waited for) here.
+        waited for) here.  ``warm_start`` recentres the warm ansatz on a point
+        (:meth:`~qslack.samplers.qaoa.ansatz.Ansatz.recentred`) for this circuit.
         """
+        ansatz = self.ansatz
+        if warm_start is not None:
+            if ansatz is None:
+                raise OptionError("warm_start= needs a warm-start ansatz (--mixer warm / --init warm)")
+            ansatz = ansatz.recentred(warm_start)
         t0 = time.perf_counter()
         prof = self.profile
         n = qubo.n_vars
@@ -294,10 +310,10 @@ class IBMSampler(Sampler):
         if maxiter > 0:
             from qslack.samplers.qaoa.sampler import QAOASampler
 
-            kw = self.ansatz.sampler_options() if self.ansatz is not None else {}
-            sv = QAOASampler(
-                self.p, backend="statevector", maxiter=maxiter, shots=1, seed=seed, **kw
-            ).sample(qubo, init=theta0)
+            kw = ansatz.sampler_options() if ansatz is not None else {}
+            sv = QAOASampler(self.p, backend="statevector", maxiter=maxiter, shots=1, seed=seed, **kw).sample(
+                qubo, init=theta0
+            )
             theta = join(sv.params["gammas"], sv.params["betas"])
             sv_value = float(sv.info["final_value"])
             sv_evals = int(sv.info["n_evals"]) - 1  # its last evaluation is replaced by the hardware run
@@ -310,7 +326,7 @@ class IBMSampler(Sampler):
         t1 = time.perf_counter()
         ising = qubo.to_ising()
         scale = float(ising.scale)
-        qc, gammas, betas = qaoa_circuit(ising.h, ising.J, self.p, scale, measure=True, ansatz=self.ansatz)
+        qc, gammas, betas = qaoa_circuit(ising.h, ising.J, self.p, scale, measure=True, ansatz=ansatz)
         params = [*gammas, *betas]
         backend = self.service.backend(prof.backend)
         seed_tr = prof.seed_transpiler if prof.seed_transpiler is not None else seed % (2**31)
@@ -363,6 +379,8 @@ class IBMSampler(Sampler):
             "angles_statevector": {"gammas": gs.tolist(), "betas": bs.tolist()},
             "statevector_value": sv_value,
             "noisy": noisy,
+            "ansatz": None if ansatz is None else ansatz.config(),
+            **({"centre": list(ansatz.warm_start or ())} if warm_start is not None else {}),
             "isa": stats,
             "layout": layout_info,
             "options": prof.runtime_options(),
@@ -445,7 +463,12 @@ class IBMSampler(Sampler):
         self._check_options(options)
         t0 = time.perf_counter()
         job_id, meta = self.submit(
-            qubo, options.get("init"), seed=seed, shots=options.get("shots"), maxiter=options.get("maxiter")
+            qubo,
+            options.get("init"),
+            seed=seed,
+            shots=options.get("shots"),
+            maxiter=options.get("maxiter"),
+            warm_start=options.get("warm_start"),
         )
         ss = self.collect(job_id, qubo, meta)
         ss.info["timings"]["total_s"] = time.perf_counter() - t0

@@ -54,7 +54,7 @@ RUN_KEY_VERSION = 2
 _ENCODINGS = ("position", "edge")
 _MIXERS = ("x", "xy-ring", "xy-complete", "warm")
 _INITS = ("uniform", "one-hot", "warm")
-_WARM = ("lp", "greedy")
+_WARM = ("lp", "greedy", "incumbent")
 _SCHEDULES = ("default", "lr")
 _PARAMS = ("angles", "ramp")
 _OPTIMIZERS = ("cobyla", "nelder-mead", "l-bfgs-b", "powell", "none")
@@ -289,7 +289,7 @@ class SolveConfig:
         if self.params == "ramp" and self.schedule != "lr":
             raise OptionError("--params ramp optimises the LR-QAOA slopes: it needs --schedule lr")
         if (self.mixer == "warm" or self.init == "warm") and self.warm_start is None:
-            raise OptionError("--mixer warm and --init warm need --warm-start lp or greedy")
+            raise OptionError("--mixer warm and --init warm need --warm-start lp, greedy or incumbent")
         if self.sampler_time_limit is not None and (
             not isinstance(self.sampler_time_limit, (int, float))
             or not math.isfinite(self.sampler_time_limit)
@@ -396,7 +396,9 @@ def ansatz_options(cfg: SolveConfig, program: Any = None) -> dict[str, Any]:
     Empty for the plain ansatz (no program needed); otherwise ``program``
     (built from ``cfg`` when not given) supplies the one-hot groups and the
     warm-start vector (:func:`qslack.model.relax.lp_relaxation` or
-    :func:`~qslack.model.relax.greedy_solution`).
+    :func:`~qslack.model.relax.greedy_solution`); ``incumbent`` starts from the
+    LP point and recentres every later step on the run's best feasible solution
+    (``recentre=True``).
 
     Examples
     --------
@@ -416,8 +418,12 @@ def ansatz_options(cfg: SolveConfig, program: Any = None) -> dict[str, Any]:
         from qslack.model.relax import greedy_solution, lp_relaxation
 
         kw["warm_start"] = (
-            lp_relaxation(program)[1] if cfg.warm_start == "lp" else greedy_solution(program).astype(float)
+            greedy_solution(program).astype(float)
+            if cfg.warm_start == "greedy"
+            else lp_relaxation(program)[1]
         )
+        if cfg.warm_start == "incumbent":
+            kw["recentre"] = True
     if cfg.method == "slack-penalty" and program.n_cons and not program.is_equality.all():
         raise OptionError(
             "slack-penalty samples the slack QUBO (slack bits beyond the program's variables): "
@@ -477,6 +483,7 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
             maxiter=cfg.qaoa_maxiter,
             optimize_on=cfg.optimize_on,
             ansatz=ansatz,
+            recentre=bool(qaoa_kw.get("recentre", False)),
         )
     if cfg.sampler == "qaoa":
         from qslack.samplers.qaoa.sampler import QAOASampler

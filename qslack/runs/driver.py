@@ -41,6 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from qslack.dual import DualIterate, DualProblem, DualState, Request, ask, init_state, result, step
 from qslack.exceptions import QslackError
 from qslack.samplers.base import Sampler, SampleSet
@@ -88,6 +90,13 @@ class Ticket:
     result: dict[str, Any] | None = None  # JSON-able job result to store with the step (durable sources)
 
 
+def recentre_options(sampler: Sampler, request: Request) -> dict[str, Any]:
+    """``{"warm_start": incumbent}`` for a sampler that recentres its warm ansatz, once there is one."""
+    if getattr(sampler, "recentre", False) and request.incumbent is not None:
+        return {"warm_start": np.asarray(request.incumbent, dtype=np.float64)}
+    return {}
+
+
 class SampleSource:
     """Where samples come from: ``submit(request) -> Ticket``, ``result(ticket, request) -> SampleSet``.
 
@@ -115,7 +124,7 @@ class SamplerSource(SampleSource):
 
     def submit(self, request: Request) -> Ticket:
         """Sample now; the ticket holds the SampleSet (memory only)."""
-        kw: dict[str, Any] = {}
+        kw = recentre_options(self.sampler, request)
         if request.init is not None and self.sampler.accepts_init:
             kw["init"] = request.init
         t0 = time.perf_counter()

@@ -29,7 +29,7 @@ from qslack.hardware import JobFailedError, JobPendingError, LocalFakeService, R
 from qslack.hardware.profiles import load_profile
 from qslack.model.bits import X_to_index
 from qslack.runs.config import SolveConfig
-from qslack.runs.driver import SampleFailedError, SamplePendingError, SampleSource, Ticket
+from qslack.runs.driver import SampleFailedError, SamplePendingError, SampleSource, Ticket, recentre_options
 from qslack.runs.stored import RunHandle, _AlreadyStoredError, open_run, run_handle, start
 from qslack.samplers.base import SampleSet
 
@@ -47,7 +47,9 @@ class JobSource(SampleSource):
 
     def submit(self, request: Any) -> Ticket:
         """Prepare and submit the step's circuit; the ticket carries the job id and meta."""
-        job_id, meta = self.sampler.submit(request.qubo, request.init, seed=request.seed)
+        job_id, meta = self.sampler.submit(
+            request.qubo, request.init, seed=request.seed, **recentre_options(self.sampler, request)
+        )
         return Ticket(request.step, job_id=job_id, meta=meta)
 
     def result(self, ticket: Ticket, request: Any, *, wait: bool = True) -> SampleSet:

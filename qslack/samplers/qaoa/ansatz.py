@@ -281,6 +281,30 @@ class Ansatz:
             raise OptionError("the warm mixer and the warm initial state need warm_start= (c* in [0, 1]^n)")
         return cls(n, mixer, initial, grps, warm, bits, eps, raw)
 
+    def recentred(self, centre: Sequence[float] | np.ndarray) -> Ansatz:
+        """The same ansatz warm-started from ``centre`` instead (e.g. the best solution so far).
+
+        ``centre`` is regularised with the ansatz's ``eps`` like any warm start,
+        so a 0/1 point prepares each qubit with probability ``1 - eps`` on its bit.
+
+        Examples
+        --------
+        >>> a = Ansatz.build(2, mixer="warm", warm_start=[0.5, 0.5], eps=0.1)
+        >>> b = a.recentred([1, 0])
+        >>> b.warm, b.warm_start
+        ((0.9, 0.1), (1.0, 0.0))
+        """
+        if self.warm is None:
+            raise OptionError("only a warm-start ansatz (mixer or initial state 'warm') can be recentred")
+        return Ansatz.build(
+            self.n,
+            mixer=self.mixer,
+            initial_state=self.initial if self.bits is None else list(self.bits),
+            groups=[list(g) for g in self.groups] or None,
+            warm_start=centre,
+            eps=self.eps,
+        )
+
     # ------------------------------------------------------------ structure
     @property
     def is_default(self) -> bool:

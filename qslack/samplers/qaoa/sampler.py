@@ -143,6 +143,10 @@ class QAOASampler(Sampler):
         Relaxed solution ``c*`` (:mod:`qslack.model.relax`).
     eps : float
         Regularisation of ``warm_start`` into ``[eps, 1 - eps]`` (default 0.25).
+    recentre : bool
+        Recentre the warm ansatz on the dual loop's incumbent (the best feasible
+        solution found so far): the driver then passes it as ``sample(...,
+        warm_start=x)``; before there is one, ``warm_start`` is the centre.
     schedule : {"default", "lr"}, optional
         Starting angles without ``init``: ``default`` the linear ramp of
         :func:`~qslack.samplers.qaoa.angles.linear_ramp`, ``lr`` LR-QAOA's
@@ -177,6 +181,7 @@ class QAOASampler(Sampler):
         "init": "warm-start angles",
         "shots": "samples",
         "maxiter": "budget",
+        "warm_start": "warm-start centre of this sample (a warm ansatz recentred, e.g. on the incumbent)",
     }
     properties: ClassVar[dict[str, Any]] = {"name": "qaoa", "exact": False}
     accepts_init: ClassVar[bool] = True
@@ -201,6 +206,7 @@ class QAOASampler(Sampler):
         groups: Any = None,
         warm_start: Any = None,
         eps: float = 0.25,
+        recentre: bool = False,
         schedule: str | None = None,
         params: str = "angles",
         ramp: Any = None,
@@ -235,6 +241,9 @@ class QAOASampler(Sampler):
         self.schedule, self.params, self.ramp = schedule, params, (float(ramp_v[0]), float(ramp_v[1]))
         self._ansatz_cache: dict[int, Ansatz] = {}
         self._ansatz(self._n_hint())  # validate the ansatz options now
+        if recentre and self.warm_start is None:
+            raise OptionError("recentre=True needs a warm-start ansatz (mixer or initial state 'warm')")
+        self.recentre = bool(recentre)
         if dtype not in ("auto", "complex128", "complex64"):
             raise OptionError(f"dtype must be auto, complex128 or complex64, not {dtype!r}")
         if diag_dtype not in ("float64", "float32"):
@@ -282,6 +291,7 @@ class QAOASampler(Sampler):
             "groups": self.groups,
             "warm_start": None if self.warm_start is None else self.warm_start.tolist(),
             "eps": self.eps,
+            "recentre": self.recentre,
             "schedule": self.schedule,
             "params": self.params,
             "ramp": list(self.ramp),
@@ -292,6 +302,7 @@ class QAOASampler(Sampler):
             "groups": None,
             "warm_start": None,
             "eps": 0.25,
+            "recentre": False,
             "schedule": "default",
             "params": "angles",
             "ramp": list(LR_SLOPES),
@@ -314,8 +325,10 @@ class QAOASampler(Sampler):
             n = max(n, np.asarray(self.initial_state).size)
         return n
 
-    def _ansatz(self, n: int) -> Ansatz:
-        """The ansatz on ``n`` qubits (validated; cached per ``n``)."""
+    def _ansatz(self, n: int, centre: Any = None) -> Ansatz:
+        """The ansatz on ``n`` qubits (validated; cached per ``n``), recentred on ``centre`` if given."""
+        if centre is not None:
+            return self._ansatz(n).recentred(centre)
         if n not in self._ansatz_cache:
             self._ansatz_cache[n] = Ansatz.build(
                 n,
@@ -460,6 +473,9 @@ class QAOASampler(Sampler):
             two slopes or a dict with ``"ramp"`` (``info["ramp"]``).
         shots, maxiter : int, optional
             Override the sampler's.
+        warm_start : (n,) array_like in [0, 1], optional
+            Centre of the warm ansatz for this sample (the driver passes the
+            incumbent when ``recentre``); recorded in ``info["ansatz"]``.
         """
         from scipy.optimize import minimize
 
@@ -472,9 +488,17 @@ class QAOASampler(Sampler):
         if self.backend == "mps":
             from qslack.samplers.qaoa.backends.aer import sample_mps
 
-            return sample_mps(self, qubo, seed=seed, shots=shots, maxiter=maxiter, init=options.get("init"))
+            return sample_mps(
+                self,
+                qubo,
+                seed=seed,
+                shots=shots,
+                maxiter=maxiter,
+                init=options.get("init"),
+                centre=options.get("warm_start"),
+            )
         t0 = time.perf_counter()
-        ansatz = self._ansatz(qubo.n_vars)
+        ansatz = self._ansatz(qubo.n_vars, options.get("warm_start"))
         ising = qubo.to_ising()
         scale = ising.scale
         sim, diag = self._engine(qubo, scale, ansatz)
@@ -576,6 +600,8 @@ class QAOASampler(Sampler):
             "params": self.params,
             "timings": {"build_s": t_build, "optimise_s": t_opt, "total_s": time.perf_counter() - t0},
         }
+        if options.get("warm_start") is not None:
+            info["centre"] = list(ansatz.warm_start or ())
         params: dict[str, Any] = {"gammas": g.tolist(), "betas": b.tolist()}
         if self.params == "ramp":
             info["ramp"] = [float(v) for v in x] if self.p > 0 else list(self.ramp)

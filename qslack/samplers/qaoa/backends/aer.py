@@ -59,8 +59,7 @@ def _import_aer():
         from qiskit_aer import AerSimulator
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DependencyError(
-            "the 'aer' backend needs qiskit-aer: pip install qiskit-aer "
-            "(or qiskit-aer-gpu for device='GPU')"
+            "the 'aer' backend needs qiskit-aer: pip install qiskit-aer (or qiskit-aer-gpu for device='GPU')"
         ) from exc
     return AerSimulator
 
@@ -136,9 +135,7 @@ class AerStatevector:
                     "install qiskit-aer-gpu (pip install qiskit-aer-gpu, which replaces "
                     "qiskit-aer) on a machine with an NVIDIA GPU and CUDA"
                 )
-        self._sim = AerSimulator(
-            method=method, device=device, max_parallel_threads=int(max_parallel_threads)
-        )
+        self._sim = AerSimulator(method=method, device=device, max_parallel_threads=int(max_parallel_threads))
         self.ansatz = ansatz
         qc, self._gammas, self._betas = qaoa_circuit(h, J, self.p, self.scale, ansatz=ansatz)
         self._params = list(self._gammas) + list(self._betas)
@@ -403,7 +400,14 @@ def _cvar_of_shots(energy: np.ndarray, counts: np.ndarray, alpha: float) -> floa
 
 
 def sample_mps(
-    sampler: QAOASampler, qubo: QUBO, *, seed: int, shots: int, maxiter: int, init: Any = None
+    sampler: QAOASampler,
+    qubo: QUBO,
+    *,
+    seed: int,
+    shots: int,
+    maxiter: int,
+    init: Any = None,
+    centre: Any = None,
 ) -> SampleSet:
     """``QAOASampler(backend="mps").sample``: optimise the angles on Aer's MPS, then sample it.
 
@@ -431,7 +435,7 @@ def sample_mps(
     if sampler.device != "CPU":
         raise OptionError("the 'mps' backend runs on the CPU only (Aer has no GPU MPS method)")
     t0 = time.perf_counter()
-    ansatz = sampler._ansatz(qubo.n_vars)
+    ansatz = sampler._ansatz(qubo.n_vars, centre)
     mps = AerMPS(
         qubo,
         sampler.p,
@@ -503,6 +507,8 @@ def sample_mps(
         "shots_total": len(history) * shots,
         "timings": {"build_s": t_build, "optimise_s": t_opt, "total_s": time.perf_counter() - t0},
     }
+    if centre is not None:
+        info["centre"] = list(ansatz.warm_start or ())
     params: dict[str, Any] = {"gammas": g.tolist(), "betas": b.tolist()}
     if sampler.params == "ramp":
         info["ramp"] = [float(v) for v in x] if sampler.p > 0 else list(sampler.ramp)
