@@ -132,11 +132,53 @@ def cos_sin32(x):
     return c, s
 
 
+_INV_PI = 0.318309886183790671538
+_PI_1 = 3.14159265346825122833  # first 33 bits of pi (q * _PI_1 is exact for |q| < 2**20)
+_PI_2 = 1.21542010130123852257e-10  # the next bits
+# float32 polynomials on [-pi/2, pi/2] (least-squares fits on Chebyshev nodes, weighted by
+# their share of the result; max error 1.0e-7 for sin, 7.4e-8 for cos, ~1 float32 ulp)
+_HS0 = np.float32(-0.16666656729531007)
+_HS1 = np.float32(0.008333010281525383)
+_HS2 = np.float32(-0.0001980619880328294)
+_HS3 = np.float32(2.5992711066300314e-06)
+_HC0 = np.float32(0.04166665532094035)
+_HC1 = np.float32(-0.0013888561124828045)
+_HC2 = np.float32(2.476885144317854e-05)
+_HC3 = np.float32(-2.618563205215342e-07)
+_F_TWO = np.float32(2.0)
+
+
+@njit(inline="always", fastmath=_FM)
+def cos_sin32h(x):
+    """(cos x, sin x) as float32 from a float64 ``x``: reduction by pi, not pi/2.
+
+    ``x = q pi + r`` with ``|r| <= pi/2`` (float64), degree-12/9 float32
+    polynomials in ``r``, and the sign ``(-1)**q`` as a multiply: no quadrant
+    selects, so the loop around it is shorter than :func:`cos_sin32`'s
+    (~1.4x faster in the phase loops, ~1 float32 ulp).
+    """
+    q = np.floor(x * _INV_PI + 0.5)
+    r = (x - q * _PI_1) - q * _PI_2
+    par = q - 2.0 * np.floor(0.5 * q)
+    rr = np.float32(r)
+    z = rr * rr
+    sp = rr + rr * z * (((_HS3 * z + _HS2) * z + _HS1) * z + _HS0)
+    cp = _F_ONE - _F_HALF * z + z * z * (((_HC3 * z + _HC2) * z + _HC1) * z + _HC0)
+    sg = _F_ONE - _F_TWO * np.float32(par)
+    return cp * sg, sp * sg
+
+
 # --------------------------------------------------------------------------- phases
 
 
 def sincos_like(ref, x):
     """(cos x, sin x) in the precision of ``ref`` (a float32 or float64 scalar); numba only."""
+    raise NotImplementedError("numba-only helper")
+
+
+def sincos_fast_like(ref, x):
+    """(cos x, sin x) in the precision of ``ref``: :func:`cos_sin32h` for float32, else
+    :func:`cos_sin`; numba only."""
     raise NotImplementedError("numba-only helper")
 
 
@@ -153,6 +195,13 @@ def _is_f32(ty) -> bool:
 def _ol_sincos_like(ref, x):
     if _is_f32(ref):
         return lambda ref, x: cos_sin32(x)
+    return lambda ref, x: cos_sin(x)
+
+
+@overload(sincos_fast_like, jit_options={"fastmath": _FM})
+def _ol_sincos_fast_like(ref, x):
+    if _is_f32(ref):
+        return lambda ref, x: cos_sin32h(x)
     return lambda ref, x: cos_sin(x)
 
 
@@ -277,6 +326,38 @@ _FL = ("contract",)
 def _fma(builder, a, b, c):
     """a * b + c (contractable)."""
     return builder.fadd(builder.fmul(a, b, flags=_FL), c, flags=_FL)
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Intrinsic ``prefetch(a, i)``: a software prefetch of the cache line of ``a[i]`` (a hint;
+    ``llvm.prefetch`` for reading, high locality)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1):
+        return None
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        ary = context.make_array(aty)(context, builder, args[0])
+        ix = context.cast(builder, args[1], signature.args[1], types.uint64)
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), i8p)
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        )
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(fastmath=_FM, cache=True)
+def prefetch_slice(a, k0, k1):
+    """Software prefetches of the cache lines of a[k0:k1] (one per 64 bytes)."""
+    step = _U(64 // a.itemsize)
+    for k in range(_U(k0), _U(k1), step):
+        prefetch(a, k)
 
 
 # --------------------------------------------------------------------------- tangent-form intrinsics

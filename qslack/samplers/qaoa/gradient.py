@@ -38,18 +38,17 @@ from qslack.samplers.qaoa._ops import (
     _FL,
     _FM,
     _U,
-    LOW_BITS,
-    VEC_BYTES,
     _float_array,
     _fma,
     _scalars,
     _shuffle,
     _splat,
-    _vec_lanes,
+    as_like,
     copy_slice,
     expect_slice,
     phase_slice,
-    sincos_like,
+    prefetch_slice,
+    sincos_fast_like,
     trot_bits,
 )
 
@@ -96,11 +95,24 @@ def hardware_circuit_evals(n_evals: int, n_grad_evals: int, p: int, *, shifts_pe
 
 
 # --------------------------------------------------------------------------- backward intrinsics
-# Each call adds its derivative terms to an accumulator vector at acc[aoff:]; the
-# callers rotate over _NSLOT slots so that consecutive calls do not wait on each
-# other's accumulator (a store-to-load chain would bound the loop otherwise).
+# The backward sweep undoes ``exp(-i b X)`` with ``exp(+i b X) = z X^flip (I - i t X)`` per qubit
+# (:func:`~qslack.samplers.qaoa.kernel.mixer_forms` of ``-b``): the tangent form of the forward
+# kernel on both states, one fused multiply-add and one shuffle per vector, qubit and state; the
+# scalar ``z`` is left out, so both states carry a common factor ``sigma`` (``1 / z`` per qubit
+# undone) until the next phase undo or the end of the pass folds it back in.  Derivative terms
+# taken from the stored states are ``|sigma|**2`` times the true ones; the passes rescale them.
+#
+# Each call adds its derivative terms to an accumulator vector at acc[aoff:]; the callers rotate
+# over _NSLOT slots so that consecutive calls do not wait on each other's accumulator (a
+# store-to-load chain would bound the loop otherwise).
 
 _NSLOT = 4
+# two states at a time: 32-byte vectors (one AVX2 register) per stream and 2**4 (complex64) or
+# 2**3 (complex128) amplitudes in the in-register step keep the live values in the 16 registers
+_ADJ_VEC_BYTES = 32
+_ADJ_LOW32 = 4
+_ADJ_LOW64 = 3
+_ADJ_CACHE_BYTES = 1 << 18  # both states' share of the L2 cache (512 KiB per core)
 
 
 def _acc_ptr(context, builder, signature, args, iacc, vty):
@@ -109,43 +121,49 @@ def _acc_ptr(context, builder, signature, args, iacc, vty):
     return builder.bitcast(builder.gep(aa.data, [off], inbounds=True), vty.as_pointer())
 
 
-def _make_blow(nbits: int):
-    """Intrinsic ``f(x, y, idx, c, s, acc, aoff)``: exp(-i b X) (``c, s``) on bits
-    0..nbits-1 of one vector of both states; ``acc[aoff:aoff+lanes] += y * swap_partner(x)``
-    before each qubit."""
+def _tvec(builder, vty, tv):
+    fty = vty.element
+    return _splat(builder, vty, [tv, builder.fmul(tv, ir.Constant(fty, -1.0))])
+
+
+def _make_tblow(nbits: int, flip: bool):
+    """Intrinsic ``f(x, y, idx, t, acc, aoff)``: the tangent form on bits 0..nbits-1 of one vector
+    of both states (then, with ``flip``, ``X`` on those bits); first
+    ``acc[aoff:aoff+lanes] += sum_q y * partner_q(x)`` (the derivative terms before the rotations)."""
     lanes = 2 << nbits
 
     @intrinsic
-    def blow(typingctx, x, y, idx, c, s, acc, aoff):
+    def tblow(typingctx, x, y, idx, t, acc, aoff):
         if not (_float_array(x) and _float_array(y) and _float_array(acc)):
             return None
-        sig = types.void(x, y, idx, c, s, acc, aoff)
+        sig = types.void(x, y, idx, t, acc, aoff)
 
         def codegen(context, builder, signature, args):
             aty = signature.args[0]
             xa = context.make_array(aty)(context, builder, args[0])
             ya = context.make_array(signature.args[1])(context, builder, args[1])
             fty = context.get_value_type(aty.dtype)
-            cv, sv = _scalars(context, builder, signature, args, 3, 2, aty)
+            (tv,) = _scalars(context, builder, signature, args, 3, 1, aty)
             vty = ir.VectorType(fty, lanes)
             al = aty.dtype.bitwidth // 8
             ix = context.cast(builder, args[2], signature.args[2], types.uint64)
             px = builder.bitcast(builder.gep(xa.data, [ix], inbounds=True), vty.as_pointer())
             py = builder.bitcast(builder.gep(ya.data, [ix], inbounds=True), vty.as_pointer())
-            pa = _acc_ptr(context, builder, signature, args, 5, vty)
+            pa = _acc_ptr(context, builder, signature, args, 4, vty)
             v = builder.load(px, align=al)
             u = builder.load(py, align=al)
-            cvec = _splat(builder, vty, [cv])
-            svec = _splat(builder, vty, [sv, builder.fmul(sv, ir.Constant(fty, -1.0))])
-            d = None
+            tvec = _tvec(builder, vty, tv)
+            perms = [[lane ^ (2 << q) ^ 1 for lane in range(lanes)] for q in range(nbits)]
+            d = builder.fmul(u, _shuffle(builder, v, perms[0]), flags=_FL)
+            for q in range(1, nbits):
+                d = _fma(builder, u, _shuffle(builder, v, perms[q]), d)
             for q in range(nbits):
-                perm = [lane ^ (2 << q) ^ 1 for lane in range(lanes)]
-                pv = _shuffle(builder, v, perm)
-                pu = _shuffle(builder, u, perm)
-                t = builder.fmul(u, pv, flags=_FL)
-                d = t if d is None else builder.fadd(d, t, flags=_FL)
-                v = _fma(builder, svec, pv, builder.fmul(cvec, v, flags=_FL))
-                u = _fma(builder, svec, pu, builder.fmul(cvec, u, flags=_FL))
+                v = _fma(builder, tvec, _shuffle(builder, v, perms[q]), v)
+                u = _fma(builder, tvec, _shuffle(builder, u, perms[q]), u)
+            if flip:
+                allbits = lanes - 2
+                v = _shuffle(builder, v, [lane ^ allbits for lane in range(lanes)])
+                u = _shuffle(builder, u, [lane ^ allbits for lane in range(lanes)])
             builder.store(v, px, align=al)
             builder.store(u, py, align=al)
             builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
@@ -153,124 +171,136 @@ def _make_blow(nbits: int):
 
         return sig, codegen
 
-    return blow
+    return tblow
 
 
-_bl5 = _make_blow(LOW_BITS)
+def _make_tbpair(flip: bool):
+    """Intrinsic ``f(x, y, i0, d1, t, acc, aoff)``: the tangent form on one vector pair of both
+    states, accumulating ``ya * swap(xb) + yb * swap(xa)`` (before the rotation)."""
+
+    @intrinsic
+    def tbpair(typingctx, x, y, i0, d1, t, acc, aoff):
+        if not (_float_array(x) and _float_array(y) and _float_array(acc)):
+            return None
+        sig = types.void(x, y, i0, d1, t, acc, aoff)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            xa = context.make_array(aty)(context, builder, args[0])
+            ya = context.make_array(signature.args[1])(context, builder, args[1])
+            fty = context.get_value_type(aty.dtype)
+            (tv,) = _scalars(context, builder, signature, args, 4, 1, aty)
+            lanes = _ADJ_VEC_BYTES * 8 // aty.dtype.bitwidth
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            base = context.cast(builder, args[2], signature.args[2], types.uint64)
+            ib = builder.add(base, context.cast(builder, args[3], signature.args[3], types.uint64))
+
+            def ptr(ary, ix):
+                return builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer())
+
+            px0, px1, py0, py1 = ptr(xa, base), ptr(xa, ib), ptr(ya, base), ptr(ya, ib)
+            pa = _acc_ptr(context, builder, signature, args, 5, vty)
+            a, b = builder.load(px0, align=al), builder.load(px1, align=al)
+            ua, ub = builder.load(py0, align=al), builder.load(py1, align=al)
+            tvec = _tvec(builder, vty, tv)
+            sw = [lane ^ 1 for lane in range(lanes)]
+            sa, sb = _shuffle(builder, a, sw), _shuffle(builder, b, sw)
+            sua, sub = _shuffle(builder, ua, sw), _shuffle(builder, ub, sw)
+            d = _fma(builder, ub, sa, builder.fmul(ua, sb, flags=_FL))
+            a2, b2 = _fma(builder, tvec, sb, a), _fma(builder, tvec, sa, b)
+            ua2, ub2 = _fma(builder, tvec, sub, ua), _fma(builder, tvec, sua, ub)
+            if flip:
+                a2, b2, ua2, ub2 = b2, a2, ub2, ua2
+            builder.store(a2, px0, align=al)
+            builder.store(b2, px1, align=al)
+            builder.store(ua2, py0, align=al)
+            builder.store(ub2, py1, align=al)
+            builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tbpair
 
 
-@intrinsic
-def _bpair(typingctx, x, y, i0, d1, c, s, acc, aoff):
-    """Intrinsic: exp(-i b X) on one vector pair of both states, accumulating
-    ``acc[aoff:aoff+lanes] += ya * swap(xb) + yb * swap(xa)``."""
-    if not (_float_array(x) and _float_array(y) and _float_array(acc)):
-        return None
-    sig = types.void(x, y, i0, d1, c, s, acc, aoff)
+def _make_tbquad(flip: bool):
+    """Intrinsic ``f(x, y, i0, d1, d2, t, acc, aoff)``: two tangent-form qubits on the streams
+    i0, +d1, +d2, +d1+d2 of both states, accumulating both qubits' derivative terms, which
+    reduce to ``Im(conj(y0 + y3) (x1 + x2) + conj(y1 + y2) (x0 + x3))``: the sums the
+    rotations form anyway, two fused multiply-adds."""
 
-    def codegen(context, builder, signature, args):
-        aty = signature.args[0]
-        xa = context.make_array(aty)(context, builder, args[0])
-        ya = context.make_array(signature.args[1])(context, builder, args[1])
-        fty = context.get_value_type(aty.dtype)
-        cv, sv = _scalars(context, builder, signature, args, 4, 2, aty)
-        lanes = _vec_lanes(aty)
-        vty = ir.VectorType(fty, lanes)
-        al = aty.dtype.bitwidth // 8
-        base = context.cast(builder, args[2], signature.args[2], types.uint64)
-        ib = builder.add(base, context.cast(builder, args[3], signature.args[3], types.uint64))
+    @intrinsic
+    def tbquad(typingctx, x, y, i0, d1, d2, t, acc, aoff):
+        if not (_float_array(x) and _float_array(y) and _float_array(acc)):
+            return None
+        sig = types.void(x, y, i0, d1, d2, t, acc, aoff)
 
-        def ptr(ary, ix):
-            return builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer())
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            xa = context.make_array(aty)(context, builder, args[0])
+            ya = context.make_array(signature.args[1])(context, builder, args[1])
+            fty = context.get_value_type(aty.dtype)
+            (tv,) = _scalars(context, builder, signature, args, 5, 1, aty)
+            lanes = _ADJ_VEC_BYTES * 8 // aty.dtype.bitwidth
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            base = context.cast(builder, args[2], signature.args[2], types.uint64)
+            o1 = context.cast(builder, args[3], signature.args[3], types.uint64)
+            o2 = context.cast(builder, args[4], signature.args[4], types.uint64)
+            idx = [base, builder.add(base, o1), builder.add(base, o2), builder.add(builder.add(base, o1), o2)]
 
-        px0, px1, py0, py1 = ptr(xa, base), ptr(xa, ib), ptr(ya, base), ptr(ya, ib)
-        pa = _acc_ptr(context, builder, signature, args, 6, vty)
-        a, b = builder.load(px0, align=al), builder.load(px1, align=al)
-        ua, ub = builder.load(py0, align=al), builder.load(py1, align=al)
-        cvec = _splat(builder, vty, [cv])
-        svec = _splat(builder, vty, [sv, builder.fmul(sv, ir.Constant(fty, -1.0))])
-        sw = [lane ^ 1 for lane in range(lanes)]
-        sa, sb = _shuffle(builder, a, sw), _shuffle(builder, b, sw)
-        sua, sub = _shuffle(builder, ua, sw), _shuffle(builder, ub, sw)
-        d = _fma(builder, ub, sa, builder.fmul(ua, sb, flags=_FL))
+            def ptr(ary, ix):
+                return builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer())
 
-        def rot(p, q):
-            return _fma(builder, svec, q, builder.fmul(cvec, p, flags=_FL))
+            px = [ptr(xa, ix) for ix in idx]
+            py = [ptr(ya, ix) for ix in idx]
+            pa = _acc_ptr(context, builder, signature, args, 6, vty)
+            tvec = _tvec(builder, vty, tv)
+            ntt = _splat(builder, vty, [builder.fmul(builder.fmul(tv, tv), ir.Constant(fty, -1.0))])
+            sw = [lane ^ 1 for lane in range(lanes)]
 
-        builder.store(rot(a, sb), px0, align=al)
-        builder.store(rot(b, sa), px1, align=al)
-        builder.store(rot(ua, sub), py0, align=al)
-        builder.store(rot(ub, sua), py1, align=al)
-        builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
-        return context.get_dummy_value()
+            def quad(v):
+                s12 = builder.fadd(v[1], v[2])
+                s03 = builder.fadd(v[0], v[3])
+                w12 = _shuffle(builder, s12, sw)
+                w03 = _shuffle(builder, s03, sw)
+                r0 = _fma(builder, tvec, w12, _fma(builder, ntt, v[3], v[0]))
+                r3 = _fma(builder, tvec, w12, _fma(builder, ntt, v[0], v[3]))
+                r1 = _fma(builder, tvec, w03, _fma(builder, ntt, v[2], v[1]))
+                r2 = _fma(builder, tvec, w03, _fma(builder, ntt, v[1], v[2]))
+                res = (r3, r2, r1, r0) if flip else (r0, r1, r2, r3)
+                return res, s12, s03, w12, w03
 
-    return sig, codegen
+            rx, _, _, w12x, w03x = quad([builder.load(p_, align=al) for p_ in px])
+            ry, y12, y03, _, _ = quad([builder.load(p_, align=al) for p_ in py])
+            d = _fma(builder, y03, w12x, builder.fmul(y12, w03x, flags=_FL))
+            for p_, r in zip(px, rx, strict=True):
+                builder.store(r, p_, align=al)
+            for p_, r in zip(py, ry, strict=True):
+                builder.store(r, p_, align=al)
+            builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tbquad
 
 
-@intrinsic
-def _bquad(typingctx, x, y, i0, d1, d2, c, s, acc, aoff):
-    """Intrinsic: exp(-i b X) on two qubits (streams at i0, +d1, +d2, +d1+d2) of both
-    states, accumulating the derivative terms of both qubits at acc[aoff:]."""
-    if not (_float_array(x) and _float_array(y) and _float_array(acc)):
-        return None
-    sig = types.void(x, y, i0, d1, d2, c, s, acc, aoff)
-
-    def codegen(context, builder, signature, args):
-        aty = signature.args[0]
-        xa = context.make_array(aty)(context, builder, args[0])
-        ya = context.make_array(signature.args[1])(context, builder, args[1])
-        fty = context.get_value_type(aty.dtype)
-        cv, sv = _scalars(context, builder, signature, args, 5, 2, aty)
-        lanes = _vec_lanes(aty)
-        vty = ir.VectorType(fty, lanes)
-        al = aty.dtype.bitwidth // 8
-        base = context.cast(builder, args[2], signature.args[2], types.uint64)
-        o1 = context.cast(builder, args[3], signature.args[3], types.uint64)
-        o2 = context.cast(builder, args[4], signature.args[4], types.uint64)
-        idx = [base, builder.add(base, o1), builder.add(base, o2), builder.add(builder.add(base, o1), o2)]
-
-        def ptr(ary, ix):
-            return builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer())
-
-        px = [ptr(xa, ix) for ix in idx]
-        py = [ptr(ya, ix) for ix in idx]
-        pa = _acc_ptr(context, builder, signature, args, 7, vty)
-        a = [builder.load(p_, align=al) for p_ in px]
-        u = [builder.load(p_, align=al) for p_ in py]
-        sw = [lane ^ 1 for lane in range(lanes)]
-        sa = [_shuffle(builder, v, sw) for v in a]
-        # derivative terms: qubit 1 pairs (0,1), (2,3); qubit 2 pairs (0,2), (1,3)
-        d = builder.fmul(u[0], sa[1], flags=_FL)
-        for i, j in ((1, 0), (2, 3), (3, 2), (0, 2), (2, 0), (1, 3), (3, 1)):
-            d = _fma(builder, u[i], sa[j], d)
-        minus = ir.Constant(fty, -1.0)
-        cc = _splat(builder, vty, [builder.fmul(cv, cv)])
-        nss = _splat(builder, vty, [builder.fmul(builder.fmul(sv, sv), minus)])
-        csv_ = builder.fmul(cv, sv)
-        csv = _splat(builder, vty, [csv_, builder.fmul(csv_, minus)])
-
-        def quad(v):
-            w12 = builder.fmul(csv, _shuffle(builder, builder.fadd(v[1], v[2]), sw), flags=_FL)
-            w03 = builder.fmul(csv, _shuffle(builder, builder.fadd(v[0], v[3]), sw), flags=_FL)
-
-            def out(p_, q_, t_):
-                return builder.fadd(_fma(builder, nss, q_, builder.fmul(cc, p_, flags=_FL)), t_, flags=_FL)
-
-            return (out(v[0], v[3], w12), out(v[1], v[2], w03), out(v[2], v[1], w03), out(v[3], v[0], w12))
-
-        for p_, r in zip(px, quad(a), strict=True):
-            builder.store(r, p_, align=al)
-        for p_, r in zip(py, quad(u), strict=True):
-            builder.store(r, p_, align=al)
-        builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
-        return context.get_dummy_value()
-
-    return sig, codegen
+_tbl32 = _make_tblow(_ADJ_LOW32, False)
+_tbl32x = _make_tblow(_ADJ_LOW32, True)
+_tbl64 = _make_tblow(_ADJ_LOW64, False)
+_tbl64x = _make_tblow(_ADJ_LOW64, True)
+_tbpair = _make_tbpair(False)
+_tbpairx = _make_tbpair(True)
+_tbquad = _make_tbquad(False)
+_tbquadx = _make_tbquad(True)
 
 
 @njit(fastmath=_FM, cache=True)
-def _scalar_bpair(x0, x1, y0, y1, c, s):
-    """Plain-form rotation of the pairs (x0[u], x1[u]) and (y0[u], y1[u]); returns
-    sum Im(conj(y0) x1 + conj(y1) x0) before the rotation."""
+def _scalar_tbpair(x0, x1, y0, y1, t, flip):
+    """Tangent form on the pairs (x0[u], x1[u]) and (y0[u], y1[u]) (then ``X`` with ``flip``);
+    returns sum Im(conj(y0) x1 + conj(y1) x0) before the rotation."""
     acc = 0.0
     for u in range(_U(x0.shape[0] // 2)):
         i = _U(2) * u
@@ -284,71 +314,139 @@ def _scalar_bpair(x0, x1, y0, y1, c, s):
         vr = y1[i]
         vi = y1[j]
         acc += np.float64(ur * bi - ui * br) + np.float64(vr * ai - vi * ar)
-        x0[i] = c * ar + s * bi
-        x0[j] = c * ai - s * br
-        x1[i] = c * br + s * ai
-        x1[j] = c * bi - s * ar
-        y0[i] = c * ur + s * vi
-        y0[j] = c * ui - s * vr
-        y1[i] = c * vr + s * ui
-        y1[j] = c * vi - s * ur
+        nar, nai, nbr, nbi = ar + t * bi, ai - t * br, br + t * ai, bi - t * ar
+        nur, nui, nvr, nvi = ur + t * vi, ui - t * vr, vr + t * ui, vi - t * ur
+        if flip:
+            nar, nai, nbr, nbi = nbr, nbi, nar, nai
+            nur, nui, nvr, nvi = nvr, nvi, nur, nui
+        x0[i] = nar
+        x0[j] = nai
+        x1[i] = nbr
+        x1[j] = nbi
+        y0[i] = nur
+        y0[j] = nui
+        y1[i] = nvr
+        y1[j] = nvi
     return acc
 
 
 @njit(fastmath=_FM, cache=True)
-def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
-    """exp(-i b X_q) (``c, s``) on bits lo <= q < hi of both states; returns
-    ``sum_q Im <y| X_q |x>`` taken before each qubit's rotation (float64).
+def _take_acc(acc):
+    """sum over the accumulator's complex lanes of (re - im) (float64), then zero it."""
+    total = 0.0
+    for k in range(acc.shape[0] // 2):
+        total += np.float64(acc[2 * k]) - np.float64(acc[2 * k + 1])
+        acc[2 * k] = 0.0
+        acc[2 * k + 1] = 0.0
+    return total
 
-    ``acc``: scratch of ``_NSLOT * 64`` reals of the states' dtype.
+
+@njit(fastmath=_FM, cache=True)
+def trot_bits_adj(xs, ys, lo, hi, t, flip, zz, acc):
+    """The tangent form ``X^flip (I - i t X_q)`` on bits lo <= q < hi of both states (float views).
+
+    Returns ``sum_q zz**k_q Im <y| X_q |x>``, each term taken just before qubit q's step from
+    the stored values, ``k_q`` the qubits rotated before that step (``zz = |z|**2``: the terms
+    in units of the states at the call).  ``acc``: scratch of ``_NSLOT * 64`` reals of the
+    states' dtype.
+
+    When the two states exceed :data:`_ADJ_CACHE_BYTES` and ``hi`` is their top bit, the two
+    top bits are applied first in one sweep over both, then the other bits to one quarter
+    after the other (which stays in the L2 cache), and so on.
     """
+    total = 0.0
+    f = 1.0
+    nsub = xs.shape[0]
+    top = hi
+    if (2 << hi) == nsub:
+        while 2 * nsub * xs.itemsize > _ADJ_CACHE_BYTES and top - 2 > lo + 4:
+            total += f * _trot_adj_range(xs, ys, top - 2, top, t, flip, zz, acc)
+            f *= zz * zz
+            top -= 2
+            nsub //= 4
+    if nsub == xs.shape[0]:
+        return _trot_adj_range(xs, ys, lo, hi, t, flip, zz, acc)
+    for c in range(xs.shape[0] // nsub):
+        total += f * _trot_adj_range(
+            xs[c * nsub : (c + 1) * nsub], ys[c * nsub : (c + 1) * nsub], lo, top, t, flip, zz, acc
+        )
+    return total
+
+
+@njit(fastmath=_FM, cache=True)
+def _trot_adj_range(xs, ys, lo, hi, t, flip, zz, acc):
+    """:func:`trot_bits_adj` without the cache blocking."""
     for k in range(acc.shape[0]):
         acc[k] = 0.0
     total = 0.0
+    f = 1.0
     nn = _U(xs.shape[0] // 2)
-    va = _U(VEC_BYTES // (2 * xs.itemsize))
-    va_bits = 2 if xs.itemsize == 8 else 3
+    va = _U(_ADJ_VEC_BYTES // (2 * xs.itemsize))
+    va_bits = 1 if xs.itemsize == 8 else 2
+    lb = _ADJ_LOW64 if xs.itemsize == 8 else _ADJ_LOW32
     q = lo
-    if q == 0 and hi >= LOW_BITS:
-        q = LOW_BITS
-        step = _U(2 << LOW_BITS)
+    if q == 0 and hi >= lb:
+        step = _U(2 << lb)
         ng = _U(xs.shape[0]) // step
-        for h in range(ng):
-            _bl5(xs, ys, step * h, c, s, acc, (h & _U(3)) * _U(64))
+        if xs.itemsize == 4:
+            if flip:
+                for h in range(ng):
+                    _tbl32x(xs, ys, step * h, t, acc, (h & _U(3)) * _U(64))
+            else:
+                for h in range(ng):
+                    _tbl32(xs, ys, step * h, t, acc, (h & _U(3)) * _U(64))
+        elif flip:
+            for h in range(ng):
+                _tbl64x(xs, ys, step * h, t, acc, (h & _U(3)) * _U(64))
+        else:
+            for h in range(ng):
+                _tbl64(xs, ys, step * h, t, acc, (h & _U(3)) * _U(64))
+        total += _take_acc(acc)
+        f *= zz**lb
+        q = lb
     while q < hi:
         s1 = _U(1) << _U(q)
         d1 = _U(2) * s1
+        part = 0.0
+        nq = 1
         if q < va_bits:
             for h in range(_U(0), nn, _U(2) * s1):
                 b = _U(2) * h
-                total += _scalar_bpair(
+                part += _scalar_tbpair(
                     xs[b : b + d1],
                     xs[b + d1 : b + _U(2) * d1],
                     ys[b : b + d1],
                     ys[b + d1 : b + _U(2) * d1],
-                    c,
-                    s,
+                    t,
+                    flip,
                 )
-            q += 1
         elif q + 1 < hi:
+            nq = 2
             s2 = _U(2) * s1
             d2 = _U(2) * s2
             k = _U(0)
             for h in range(_U(0), nn, _U(2) * s2):
                 for m in range(h, h + s2, _U(2) * s1):
                     for u in range(_U(0), s1, va):
-                        _bquad(xs, ys, _U(2) * (m + u), d1, d2, c, s, acc, (k & _U(3)) * _U(64))
+                        if flip:
+                            _tbquadx(xs, ys, _U(2) * (m + u), d1, d2, t, acc, (k & _U(3)) * _U(64))
+                        else:
+                            _tbquad(xs, ys, _U(2) * (m + u), d1, d2, t, acc, (k & _U(3)) * _U(64))
                         k += _U(1)
-            q += 2
+            part = _take_acc(acc)
         else:
             k = _U(0)
             for h in range(_U(0), nn, _U(2) * s1):
                 for u in range(_U(0), s1, va):
-                    _bpair(xs, ys, _U(2) * (h + u), d1, c, s, acc, (k & _U(3)) * _U(64))
+                    if flip:
+                        _tbpairx(xs, ys, _U(2) * (h + u), d1, t, acc, (k & _U(3)) * _U(64))
+                    else:
+                        _tbpair(xs, ys, _U(2) * (h + u), d1, t, acc, (k & _U(3)) * _U(64))
                     k += _U(1)
-            q += 1
-    for k in range(acc.shape[0] // 2):
-        total += np.float64(acc[2 * k]) - np.float64(acc[2 * k + 1])
+            part = _take_acc(acc)
+        total += f * part
+        f *= zz**nq
+        q += nq
     return total
 
 
@@ -356,8 +454,9 @@ def rot_bits_adj(xs, ys, lo, hi, c, s, acc):
 def _phase_deriv(xs, ys, ds, shift):
     """sum_k (ds[k] + shift) Im(conj(ys[k]) xs[k]) in float64 (a vectorised reduction).
 
-    Any constant may be added to the diagonal here (``Im <lam|psi> = 0``); the
-    callers centre it so that no large constant cancels in float32.
+    ``shift`` may be any constant: it adds ``shift Im <lam|psi>``, which is
+    zero for the true states (real energies), so callers centre the diagonal
+    (``shift`` = its offset minus a typical value) to keep float32 sums exact.
     """
     acc = 0.0
     for t in range(_U(ds.shape[0])):
@@ -370,19 +469,22 @@ def _phase_deriv(xs, ys, ds, shift):
 
 
 @njit(fastmath=_FM, cache=True)
-def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, lowp):
-    """``sum_k (ds[k] + dshift) Im(conj(ys[k]) xs[k])`` (float64); then with ``undo``
-    both states times ``exp(+i g (ds + shift))``."""
+def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, mag, arg):
+    """``sum_k (ds[k] + dshift) Im(conj(ys[k]) xs[k])`` (float64); then with ``undo`` both
+    states times ``mag exp(+i (g (ds + shift) + arg))`` (the phase undone, the pending
+    scalar ``mag exp(i arg)`` of the tangent-form rotations folded in)."""
     acc = _phase_deriv(xs, ys, ds, dshift)
     if not undo:
         return acc
     n = _U(ds.shape[0])
-    g0 = g * shift
-    ref = xs[0]
+    g0 = g * shift + arg
+    m = as_like(xs[0], mag)
     for t in range(n):
         i = _U(2) * t
         j = i + _U(1)
-        c, s = sincos_like(ref, g * ds[t] + g0)
+        c, s = sincos_fast_like(m, g * ds[t] + g0)
+        c = c * m
+        s = s * m
         xr = xs[i]
         xi = xs[j]
         yr = ys[i]
@@ -392,6 +494,22 @@ def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, lowp):
         ys[i] = yr * c - yi * s
         ys[j] = yi * c + yr * s
     return acc
+
+
+@njit(fastmath=_FM, cache=True)
+def _copy_out(dst, src, fr, fi, scaled):
+    """dst = src, times the complex scalar ``fr + i fi`` if ``scaled`` (float views)."""
+    if not scaled:
+        copy_slice(dst, src)
+        return
+    a = as_like(src[0], fr)
+    b = as_like(src[0], fi)
+    for t in range(_U(dst.shape[0] // 2)):
+        i = _U(2) * t
+        re = src[i]
+        im = src[i + _U(1)]
+        dst[i] = a * re - b * im
+        dst[i + _U(1)] = a * im + b * re
 
 
 @njit(fastmath=_FM, cache=True)
@@ -424,47 +542,24 @@ def init_adj_slice(xs, ys, ds, shift, dshift, mode, thr, inv_alpha):
 
 
 @njit(fastmath=_FM, cache=True)
-def _adj_range(
-    x,
-    y,
-    diag,
-    shift,
-    dshift,
-    lowp,
-    a,
-    b,
-    cbits,
-    X,
-    Y,
-    acc,
-    fgam,
-    fphi,
-    fmag,
-    ftt,
-    fflip,
-    fill,
-    init,
-    thr,
-    inv_alpha,
-    bc,
-    bs,
-    bgam,
-    bundo,
-    write,
-    ch0,
-    ch1,
-    out,
-):
+def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bops, flags, ch0, ch1, out):
     """One pass of the backward sweep on the chunks ch0..ch1-1 (see module docstring).
 
-    Group 0 is ``a == 0`` (a contiguous block of ``2**b``).  Optional forward
-    ops first (``fgam...``: the fused last forward pass), then with ``init`` > 0
-    ``Y = W X``, then the backward ops ``j``: the mixer undone with
-    ``(bc[j], bs[j])`` (``out[1 + j] += sum_q Im <Y|X_q|X>``), and if
-    ``bgam[j]`` is not NaN the phase derivative (``out[1 + nb + j]``) and, if
-    ``bundo[j]``, its undo.  ``out[0]`` collects the energy (init mode 1).
+    Group 0 is ``a == 0`` (a contiguous block of ``2**b``).  ``fops = (fgam, fphi, fmag, ftt,
+    fflip)``: optional forward ops first (the fused last forward pass).  ``flags = (fill, init,
+    thr, inv_alpha, write_x, write_y, fold_r, fold_i, fold)``: with ``init`` > 0 ``Y = W X``
+    (``out[0]`` collects the energy, init mode 1).  ``bops = (bt, bflip, bzz, bpre, bgam, bundo,
+    bmag, barg, bps)``, one entry per backward op ``j``: the mixer undone in the tangent form
+    ``(bt[j], bflip[j])``, ``out[1 + j] += bpre[j] * sum_q zz**k Im <Y|X_q|X>``; then if
+    ``bgam[j]`` is not NaN the phase derivative ``out[1 + nb + j] += bps[j] * Im <Y|D|X>`` and,
+    if ``bundo[j]``, the phase undone with the pending scalar ``bmag[j] exp(i barg[j])``.  The
+    chunks are written back (``x`` if ``write_x``, ``y`` if ``write_y``) times ``fold_r + i
+    fold_i`` if ``fold``.
     """
-    nb = bc.shape[0]
+    fgam, fphi, fmag, ftt, fflip = fops
+    bt, bflip, bzz, bpre, bgam, bundo, bmag, barg, bps = bops
+    fill, init, thr, inv_alpha, write_x, write_y, fold_r, fold_i, fold = flags
+    nb = bt.shape[0]
     if a == 0:
         nrows = 1
         rlen = 1 << b
@@ -479,10 +574,18 @@ def _adj_range(
     nlow = 1 << (a - cbits)
     Xs = X[: 2 << w]
     Ys = Y[: 2 << w]
+    use_d = init > 0
+    for j in range(nb):
+        use_d = use_d or bgam[j] == bgam[j]
     for ch in range(ch0, ch1):
         up = ch // nlow
         lo = ch - up * nlow
         base = (up << b) + (lo << cbits)
+        if use_d:
+            # the diagonal rows are read after the rotations: start their loads now
+            for r in range(nrows):
+                k = base + (r << a)
+                prefetch_slice(diag, k, k + rlen)
         for r in range(nrows):
             k = base + (r << a)
             dst = r * rlen2
@@ -522,13 +625,14 @@ def _adj_range(
                     inv_alpha,
                 )
         for j in range(nb):
-            out[1 + j] += rot_bits_adj(Xs, Ys, lo_bit, w, bc[j], bs[j], acc)
+            out[1 + j] += bpre[j] * trot_bits_adj(Xs, Ys, lo_bit, w, bt[j], bflip[j], bzz[j], acc)
             g = bgam[j]
             if g == g:
+                part = 0.0
                 for r in range(nrows):
                     k = base + (r << a)
                     dst = r * rlen2
-                    out[1 + nb + j] += phase_adj_slice(
+                    part += phase_adj_slice(
                         Xs[dst : dst + rlen2],
                         Ys[dst : dst + rlen2],
                         diag[k : k + rlen],
@@ -536,51 +640,25 @@ def _adj_range(
                         shift,
                         dshift,
                         bundo[j],
-                        lowp,
+                        bmag[j],
+                        barg[j],
                     )
-        if write:
-            for r in range(nrows):
-                k = base + (r << a)
-                src = r * rlen2
-                copy_slice(x[2 * k : 2 * k + rlen2], Xs[src : src + rlen2])
-                copy_slice(y[2 * k : 2 * k + rlen2], Ys[src : src + rlen2])
+                out[1 + nb + j] += bps[j] * part
+        for r in range(nrows):
+            k = base + (r << a)
+            src = r * rlen2
+            if write_x:
+                _copy_out(x[2 * k : 2 * k + rlen2], Xs[src : src + rlen2], fold_r, fold_i, fold)
+            if write_y:
+                _copy_out(y[2 * k : 2 * k + rlen2], Ys[src : src + rlen2], fold_r, fold_i, fold)
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _adj_pass(
-    x,
-    y,
-    diag,
-    shift,
-    dshift,
-    lowp,
-    n,
-    a,
-    b,
-    cbits,
-    X,
-    Y,
-    acc,
-    fgam,
-    fphi,
-    fmag,
-    ftt,
-    fflip,
-    fill,
-    init,
-    thr,
-    inv_alpha,
-    bc,
-    bs,
-    bgam,
-    bundo,
-    write,
-    nthreads,
-):
+def _adj_pass(x, y, diag, shift, dshift, lowp, n, a, b, cbits, X, Y, acc, fops, bops, flags, nthreads):
     w = b - a + cbits
     nchunk = 1 << (n - w)
     nt = min(nthreads, nchunk, X.shape[0])
-    nb = bc.shape[0]
+    nb = bops[0].shape[0]
     outs = np.zeros((nt, 1 + 2 * nb))
     for t in prange(nt):
         _adj_range(
@@ -596,20 +674,9 @@ def _adj_pass(
             X[t],
             Y[t],
             acc[t],
-            fgam,
-            fphi,
-            fmag,
-            ftt,
-            fflip,
-            fill,
-            init,
-            thr,
-            inv_alpha,
-            bc,
-            bs,
-            bgam,
-            bundo,
-            write,
+            fops,
+            bops,
+            flags,
             t * nchunk // nt,
             (t + 1) * nchunk // nt,
             outs[t],
@@ -621,13 +688,49 @@ def _adj_pass(
     return res
 
 
+def _backward_ops(rev, g, b, k, first_pass, rdt, inv):
+    """Per-op arrays of one backward pass (see :func:`_adj_range`) and the fold of its output.
+
+    ``rev``: the pass's ops reversed, ``k``: qubits of the pass's group.  Tracks the scalar
+    ``inv`` (true states = ``inv`` x stored states) from its value at the pass start: each
+    mixer undone multiplies it by ``z**k``, a phase undo folds it back to 1.  Returns the
+    arrays and ``inv`` at the end of the pass.
+    """
+    from qslack.samplers.qaoa.kernel import mixer_forms
+
+    nb = len(rev)
+    bt = np.zeros(nb, dtype=rdt)
+    bflip = np.zeros(nb, dtype=np.bool_)
+    bzz = np.ones(nb)
+    bpre = np.ones(nb)
+    bgam = np.full(nb, np.nan)
+    bundo = np.zeros(nb, dtype=np.bool_)
+    bmag = np.ones(nb)
+    barg = np.zeros(nb)
+    bps = np.ones(nb)
+    for j, (ph, m) in enumerate(rev):
+        t1, f1, mag1, _ = mixer_forms(np.array([-b[m]]), 1)
+        _, _, magk, argk = mixer_forms(np.array([-b[m]]), k)
+        bt[j], bflip[j], bzz[j] = t1[0], f1[0], mag1[0] ** 2
+        bpre[j] = abs(inv) ** 2
+        inv *= magk[0] * np.exp(1j * argk[0])
+        if ph >= 0:
+            bgam[j] = g[ph]  # undone by exp(+i g D)
+            bps[j] = abs(inv) ** 2
+            bundo[j] = not (first_pass and j == nb - 1)
+            bmag[j], barg[j] = abs(inv), float(np.angle(inv))
+            if bundo[j]:
+                inv = 1.0 + 0.0j
+    return (bt, bflip, bzz, bpre, bgam, bundo, bmag, barg, bps), inv
+
+
 def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
     """Value and gradient (per unit of ``g = gamma / scale`` and of ``beta``) on ``sim``.
 
     Internal: called by :meth:`StatevectorSimulator.gradient`, which checks the
     arguments.  ``sim._adjoint`` is the second state.
     """
-    from qslack.samplers.qaoa.kernel import _PARALLEL_MIN_QUBITS, _schedule
+    from qslack.samplers.qaoa.kernel import _PARALLEL_MIN_QUBITS, _schedule, mixer_forms
 
     n = sim.n
     p = g.size
@@ -647,9 +750,8 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
     Y = np.empty((nthr, wmax), dtype=rdt)
     acc = np.empty((nthr, _ACC_LANES), dtype=rdt)
     x, y = sim._x, sim._adjoint.view(rdt)
-    cb = np.cos(b).astype(rdt)
-    sb = (-np.sin(b)).astype(rdt)  # the inverse rotation exp(+i b X)
     empty_f = np.zeros(0)
+    no_fops = (empty_f, empty_f, empty_f, np.zeros(0, dtype=rdt), np.zeros(0, dtype=np.bool_))
     value = 0.0
     thr = 0.0
     # centre the diagonal for lam and the phase derivatives (any constant is exact)
@@ -667,71 +769,68 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
         dshift = shift - thr
     dg = np.zeros(p)
     db = np.zeros(p)
+    inv = 1.0 + 0.0j  # true states = inv x stored states (see _backward_ops)
     for ipass in range(len(passes) - 1, -1, -1):
         grp, ops = passes[ipass]
         a, bq, cbits = groups[grp]
         if grp == 0:
             a, cbits = 0, 0
-        fused = ipass == len(passes) - 1 and objective == "expectation"
+        last = ipass == len(passes) - 1
+        fused = last and objective == "expectation"
+        fill = False
+        fops = no_fops
         if fused:
             fgam, fphi, fmag, ftt, fflip = sim._pass_ops(ops, g, b)
             fill = ipass == 0
             if fill:
                 fmag = fmag.copy()
                 fmag[0] *= 2.0 ** (-0.5 * n)
-        else:
-            fgam, fphi, fmag = empty_f, empty_f, empty_f
-            ftt, fflip = np.zeros(0, dtype=rdt), np.zeros(0, dtype=np.bool_)
-            fill = False
+            fops = (fgam, fphi, fmag, ftt, fflip)
         rev = ops[::-1]
-        mx = np.array([m for _, m in rev], dtype=np.int64)
-        ph = np.array([q for q, _ in rev], dtype=np.int64)
-        bc, bs = cb[mx], sb[mx]
-        bgam = np.array([g[q] if q >= 0 else np.nan for q in ph])  # undone by exp(+i g D)
-        bundo = np.array([not (ipass == 0 and j == len(rev) - 1) for j in range(len(rev))], dtype=np.bool_)
-        this_init = init if ipass == len(passes) - 1 else 0
-        args = (
-            x,
-            y,
-            d,
-            shift,
-            dshift,
-            sim._lowp,
-            n,
-            a,
-            bq,
-            cbits,
-            X,
-            Y,
-            acc,
-            fgam,
-            fphi,
-            fmag,
-            ftt,
-            fflip,
+        k = bq - a
+        bops, inv_end = _backward_ops(rev, g, b, k, ipass == 0, rdt, inv)
+        fold = 1.0 + 0.0j
+        if fused and ipass > 0:
+            # x is not written: the forward's pre-pass state is still in memory, which is the
+            # true state times z**k (the forward folds the scalars of the k rotations still
+            # to come into the layer's phase); y is brought to the same factor
+            assert len(ops) == 1 and ops[0][0] < 0
+            _, _, magf, argf = mixer_forms(np.array([b[ops[0][1]]]), k)
+            zf = magf[0] * np.exp(1j * argf[0])
+            fold = inv_end * zf
+            inv_end = 1.0 / zf
+        inv = inv_end
+        write_x = ipass > 0 and not fused
+        write_y = ipass > 0
+        flags = (
             fill,
-            this_init,
+            init if last else 0,
             thr,
             1.0 / alpha,
-            bc,
-            bs,
-            bgam,
-            bundo,
-            ipass > 0,
+            write_x,
+            write_y,
+            float(fold.real),
+            float(fold.imag),
+            fold != 1.0,
         )
         if parallel:
-            res = _adj_pass(*args, nt)
+            res = _adj_pass(
+                x, y, d, shift, dshift, sim._lowp, n, a, bq, cbits, X, Y, acc, fops, bops, flags, nt
+            )
         else:
             res = np.zeros(1 + 2 * len(rev))
             w = bq - a + cbits
-            _adj_range(*args[:6], *args[7:10], X[0], Y[0], acc[0], *args[13:], 0, 1 << (n - w), res)
-        if this_init == 1:
+            _adj_range(
+                x, y, d, shift, dshift, sim._lowp, a, bq, cbits, X[0], Y[0], acc[0], fops, bops, flags,
+                0, 1 << (n - w), res,
+            )  # fmt: skip
+        if last and init == 1:
             value = float(res[0])
         nb = len(rev)
-        for j in range(nb):
-            db[mx[j]] += 2.0 * res[1 + j]
-            if ph[j] >= 0:
-                dg[ph[j]] += 2.0 * res[1 + nb + j]
+        for j, (ph, m) in enumerate(rev):
+            db[m] += 2.0 * res[1 + j]
+            if ph >= 0:
+                dg[ph] += 2.0 * res[1 + nb + j]
     return value, dg, db
 
 
