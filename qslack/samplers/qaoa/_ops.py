@@ -243,6 +243,31 @@ def phase_slice(xs, ds, g, phi, mag, shift, fill, lowp):
             xs[i + _U(1)] = im * c - re * s
 
 
+@njit(fastmath=_FM, cache=True)
+def phase_slice_fast(xs, ds, g, phi, mag, shift, fill):
+    """:func:`phase_slice` with :func:`sincos_fast_like` (float32 views: :func:`cos_sin32h`, the
+    sincos reduced by pi; float64 views: the same :func:`cos_sin`)."""
+    g0 = g * shift - phi
+    n = _U(ds.shape[0])
+    m = as_like(xs[0], mag)
+    if fill:
+        for t in range(n):
+            c, s = sincos_fast_like(m, g * ds[t] + g0)
+            i = _U(2) * t
+            xs[i] = m * c
+            xs[i + _U(1)] = -m * s
+    else:
+        for t in range(n):
+            c, s = sincos_fast_like(m, g * ds[t] + g0)
+            c = c * m
+            s = s * m
+            i = _U(2) * t
+            re = xs[i]
+            im = xs[i + _U(1)]
+            xs[i] = re * c + im * s
+            xs[i + _U(1)] = im * c - re * s
+
+
 @njit(fastmath=True, cache=True)
 def expect_slice(xs, ds, shift):
     """sum_k |xs[k]|^2 (ds[k] + shift) (xs a float view: re, im interleaved), float64 sum."""

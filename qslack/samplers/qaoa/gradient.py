@@ -46,7 +46,7 @@ from qslack.samplers.qaoa._ops import (
     as_like,
     copy_slice,
     expect_slice,
-    phase_slice,
+    phase_slice_fast,
     prefetch_slice,
     sincos_fast_like,
     trot_bits,
@@ -54,6 +54,7 @@ from qslack.samplers.qaoa._ops import (
 
 __all__ = ["adjoint_gradient", "batch_expectations", "hardware_circuit_evals"]
 
+_ANALYTIC_FIRST = True  # rebuild x in the first backward pass (tests switch it off)
 _ACC_LANES = 4 * 64  # accumulator reals per thread: _NSLOT slots of the widest vector
 
 
@@ -512,6 +513,225 @@ def _copy_out(dst, src, fr, fi, scaled):
         dst[i + _U(1)] = a * im + b * re
 
 
+# --------------------------------------------------------------------------- read-only derivative sweeps
+# The first pass of the backward sweep needs ``x`` only for the derivative terms: there it is
+# rebuilt from the diagonal (``exp(-i g D) |+>``), so the mixer is undone on ``y`` alone and the
+# terms ``sum_q Im <y|X_q|x>`` are read in one sweep that writes nothing.
+
+
+def _make_dlow(nbits: int):
+    """Intrinsic ``f(x, y, idx, acc, aoff)``: ``acc[aoff:] += sum_q y * partner_q(x)`` on bits
+    0..nbits-1 of one vector."""
+    lanes = 2 << nbits
+
+    @intrinsic
+    def dlow(typingctx, x, y, idx, acc, aoff):
+        if not (_float_array(x) and _float_array(y) and _float_array(acc)):
+            return None
+        sig = types.void(x, y, idx, acc, aoff)
+
+        def codegen(context, builder, signature, args):
+            aty = signature.args[0]
+            xa = context.make_array(aty)(context, builder, args[0])
+            ya = context.make_array(signature.args[1])(context, builder, args[1])
+            fty = context.get_value_type(aty.dtype)
+            vty = ir.VectorType(fty, lanes)
+            al = aty.dtype.bitwidth // 8
+            ix = context.cast(builder, args[2], signature.args[2], types.uint64)
+            v = builder.load(
+                builder.bitcast(builder.gep(xa.data, [ix], inbounds=True), vty.as_pointer()), align=al
+            )
+            u = builder.load(
+                builder.bitcast(builder.gep(ya.data, [ix], inbounds=True), vty.as_pointer()), align=al
+            )
+            pa = _acc_ptr(context, builder, signature, args, 3, vty)
+            d = None
+            for q in range(nbits):
+                pv = _shuffle(builder, v, [lane ^ (2 << q) ^ 1 for lane in range(lanes)])
+                d = builder.fmul(u, pv, flags=_FL) if d is None else _fma(builder, u, pv, d)
+            builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return dlow
+
+
+@intrinsic
+def _dquad(typingctx, x, y, i0, d1, d2, acc, aoff):
+    """Intrinsic: the derivative terms of two qubits on the streams i0, +d1, +d2, +d1+d2:
+    ``acc[aoff:] += (y0 + y3) * swap(x1 + x2) + (y1 + y2) * swap(x0 + x3)``."""
+    if not (_float_array(x) and _float_array(y) and _float_array(acc)):
+        return None
+    sig = types.void(x, y, i0, d1, d2, acc, aoff)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        xa = context.make_array(aty)(context, builder, args[0])
+        ya = context.make_array(signature.args[1])(context, builder, args[1])
+        fty = context.get_value_type(aty.dtype)
+        lanes = _ADJ_VEC_BYTES * 8 // aty.dtype.bitwidth
+        vty = ir.VectorType(fty, lanes)
+        al = aty.dtype.bitwidth // 8
+        base = context.cast(builder, args[2], signature.args[2], types.uint64)
+        o1 = context.cast(builder, args[3], signature.args[3], types.uint64)
+        o2 = context.cast(builder, args[4], signature.args[4], types.uint64)
+        idx = [base, builder.add(base, o1), builder.add(base, o2), builder.add(builder.add(base, o1), o2)]
+
+        def load(ary, ix):
+            return builder.load(
+                builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer()), align=al
+            )
+
+        xv = [load(xa, ix) for ix in idx]
+        yv = [load(ya, ix) for ix in idx]
+        sw = [lane ^ 1 for lane in range(lanes)]
+        w12 = _shuffle(builder, builder.fadd(xv[1], xv[2]), sw)
+        w03 = _shuffle(builder, builder.fadd(xv[0], xv[3]), sw)
+        d = _fma(
+            builder, builder.fadd(yv[0], yv[3]), w12, builder.fmul(builder.fadd(yv[1], yv[2]), w03, flags=_FL)
+        )
+        pa = _acc_ptr(context, builder, signature, args, 5, vty)
+        builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _dpair(typingctx, x, y, i0, d1, acc, aoff):
+    """Intrinsic: ``acc[aoff:] += ya * swap(xb) + yb * swap(xa)`` on one vector pair."""
+    if not (_float_array(x) and _float_array(y) and _float_array(acc)):
+        return None
+    sig = types.void(x, y, i0, d1, acc, aoff)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        xa = context.make_array(aty)(context, builder, args[0])
+        ya = context.make_array(signature.args[1])(context, builder, args[1])
+        fty = context.get_value_type(aty.dtype)
+        lanes = _ADJ_VEC_BYTES * 8 // aty.dtype.bitwidth
+        vty = ir.VectorType(fty, lanes)
+        al = aty.dtype.bitwidth // 8
+        base = context.cast(builder, args[2], signature.args[2], types.uint64)
+        ib = builder.add(base, context.cast(builder, args[3], signature.args[3], types.uint64))
+
+        def load(ary, ix):
+            return builder.load(
+                builder.bitcast(builder.gep(ary.data, [ix], inbounds=True), vty.as_pointer()), align=al
+            )
+
+        sw = [lane ^ 1 for lane in range(lanes)]
+        sa, sb = _shuffle(builder, load(xa, base), sw), _shuffle(builder, load(xa, ib), sw)
+        d = _fma(builder, load(ya, ib), sa, builder.fmul(load(ya, base), sb, flags=_FL))
+        pa = _acc_ptr(context, builder, signature, args, 4, vty)
+        builder.store(builder.fadd(builder.load(pa, align=al), d, flags=_FL), pa, align=al)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_dl32 = _make_dlow(_ADJ_LOW32)
+_dl64 = _make_dlow(_ADJ_LOW64)
+
+
+@njit(fastmath=_FM, cache=True)
+def _scalar_dpair(x0, x1, y0, y1):
+    """sum Im(conj(y0) x1 + conj(y1) x0) over the pairs (float64)."""
+    acc = 0.0
+    for u in range(_U(x0.shape[0] // 2)):
+        i = _U(2) * u
+        j = i + _U(1)
+        acc += np.float64(y0[i] * x1[j] - y0[j] * x1[i]) + np.float64(y1[i] * x0[j] - y1[j] * x0[i])
+    return acc
+
+
+@njit(fastmath=_FM, cache=True)
+def deriv_bits(xs, ys, lo, hi, acc):
+    """``sum_q Im <y| X_q |x>`` over the bits lo <= q < hi of the float views xs, ys (nothing
+    written but ``acc``, scratch of ``_NSLOT * 64`` reals)."""
+    for k in range(acc.shape[0]):
+        acc[k] = 0.0
+    total = 0.0
+    nn = _U(xs.shape[0] // 2)
+    va = _U(_ADJ_VEC_BYTES // (2 * xs.itemsize))
+    va_bits = 1 if xs.itemsize == 8 else 2
+    lb = _ADJ_LOW64 if xs.itemsize == 8 else _ADJ_LOW32
+    q = lo
+    if q == 0 and hi >= lb:
+        step = _U(2 << lb)
+        ng = _U(xs.shape[0]) // step
+        if xs.itemsize == 4:
+            for h in range(ng):
+                _dl32(xs, ys, step * h, acc, (h & _U(3)) * _U(64))
+        else:
+            for h in range(ng):
+                _dl64(xs, ys, step * h, acc, (h & _U(3)) * _U(64))
+        q = lb
+    while q < hi:
+        s1 = _U(1) << _U(q)
+        d1 = _U(2) * s1
+        if q < va_bits:
+            for h in range(_U(0), nn, _U(2) * s1):
+                b = _U(2) * h
+                total += _scalar_dpair(
+                    xs[b : b + d1], xs[b + d1 : b + _U(2) * d1], ys[b : b + d1], ys[b + d1 : b + _U(2) * d1]
+                )
+            q += 1
+        elif q + 1 < hi:
+            s2 = _U(2) * s1
+            d2 = _U(2) * s2
+            k = _U(0)
+            for h in range(_U(0), nn, _U(2) * s2):
+                for m in range(h, h + s2, _U(2) * s1):
+                    for u in range(_U(0), s1, va):
+                        _dquad(xs, ys, _U(2) * (m + u), d1, d2, acc, (k & _U(3)) * _U(64))
+                        k += _U(1)
+            q += 2
+        else:
+            k = _U(0)
+            for h in range(_U(0), nn, _U(2) * s1):
+                for u in range(_U(0), s1, va):
+                    _dpair(xs, ys, _U(2) * (h + u), d1, acc, (k & _U(3)) * _U(64))
+                    k += _U(1)
+            q += 1
+    return total + _take_acc(acc)
+
+
+@njit(fastmath=_FM, cache=True)
+def _adj_first_range(y, diag, shift, dshift, bb, X, Y, acc, t, flip, g, phi, mag, blk0, blk1, out):
+    """The first pass of the backward sweep (group 0: phase 0 and the mixer of layer 0 on the
+    bits 0..bb-1) on the blocks blk0..blk1-1, without ``x``: ``Y`` is undone alone
+    (``X^flip (I - i t X)`` per bit), ``X = mag exp(-i (g (D + shift) - phi))`` is the state
+    after phase 0 in the same units, and ``out[0] += sum_q Im <Y|X_q|X>``, ``out[1] += Im
+    <Y|D + dshift|X>`` (unscaled)."""
+    blen = 1 << bb
+    Xs = X[: 2 * blen]
+    Ys = Y[: 2 * blen]
+    for blk in range(blk0, blk1):
+        off = blk * blen
+        ds = diag[off : off + blen]
+        prefetch_slice(diag, off, off + blen)
+        copy_slice(Ys, y[2 * off : 2 * (off + blen)])
+        trot_bits(Ys, 0, bb, t, flip)
+        phase_slice_fast(Xs, ds, g, phi, mag, shift, True)
+        out[0] += deriv_bits(Xs, Ys, 0, bb, acc)
+        out[1] += _phase_deriv(Xs, Ys, ds, dshift)
+
+
+@njit(parallel=True, fastmath=_FM, cache=True)
+def _adj_first_pass(y, diag, shift, dshift, n, bb, X, Y, acc, t, flip, g, phi, mag, nthreads):
+    nblk = 1 << (n - bb)
+    nt = min(nthreads, nblk, X.shape[0])
+    outs = np.zeros((nt, 2))
+    for i in prange(nt):
+        _adj_first_range(
+            y, diag, shift, dshift, bb, X[i], Y[i], acc[i], t, flip, g, phi, mag,
+            i * nblk // nt, (i + 1) * nblk // nt, outs[i],
+        )  # fmt: skip
+    return outs.sum(axis=0)
+
+
 @njit(fastmath=_FM, cache=True)
 def init_adj_slice(xs, ys, ds, shift, dshift, mode, thr, inv_alpha):
     """ys = W xs with W = ds + dshift (mode 1) or min(ds + shift - thr, 0) / alpha (mode 2).
@@ -599,15 +819,8 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
                 for r in range(nrows):
                     k = base + (r << a)
                     dst = r * rlen2
-                    phase_slice(
-                        Xs[dst : dst + rlen2],
-                        diag[k : k + rlen],
-                        g,
-                        fphi[i],
-                        fmag[i],
-                        shift,
-                        fill and i == 0,
-                        lowp,
+                    phase_slice_fast(
+                        Xs[dst : dst + rlen2], diag[k : k + rlen], g, fphi[i], fmag[i], shift, fill and i == 0
                     )
             trot_bits(Xs, lo_bit, w, ftt[i], fflip[i])
         if init > 0:
@@ -724,6 +937,29 @@ def _backward_ops(rev, g, b, k, first_pass, rdt, inv):
     return (bt, bflip, bzz, bpre, bgam, bundo, bmag, barg, bps), inv
 
 
+def _first_pass(sim, y, d, g, b, shift, dshift, X, Y, acc, inv, parallel, nt):
+    """The first backward pass without ``x`` (:func:`_adj_first_range`); returns the derivatives
+    ``(d / d g_0, d / d beta_0)`` of its share.  ``inv``: the scalar of the stored ``y``."""
+    from qslack.samplers.qaoa.kernel import mixer_forms
+
+    n, bb = sim.n, sim._groups[0][1]
+    t1, f1, _, _ = mixer_forms(np.array([-b[0]]), 1)
+    _, _, magk, argk = mixer_forms(np.array([-b[0]]), bb)
+    inv = inv * magk[0] * np.exp(1j * argk[0])  # after the mixer is undone on the bb qubits
+    mag = 2.0 ** (-0.5 * n) / abs(inv)  # x after phase 0 in the units of the stored y
+    phi = -float(np.angle(inv))
+    t = sim._rdt(t1[0])
+    if parallel:
+        res = _adj_first_pass(y, d, shift, dshift, n, bb, X, Y, acc, t, f1[0], g[0], phi, mag, nt)
+    else:
+        res = np.zeros(2)
+        _adj_first_range(
+            y, d, shift, dshift, bb, X[0], Y[0], acc[0], t, f1[0], g[0], phi, mag, 0, 1 << (n - bb), res
+        )
+    sc = 2.0 * abs(inv) ** 2
+    return sc * float(res[1]), sc * float(res[0])
+
+
 def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
     """Value and gradient (per unit of ``g = gamma / scale`` and of ``beta``) on ``sim``.
 
@@ -770,6 +1006,8 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
     dg = np.zeros(p)
     db = np.zeros(p)
     inv = 1.0 + 0.0j  # true states = inv x stored states (see _backward_ops)
+    # a first pass of phase 0 and mixer 0 on group 0 only: x is rebuilt there (_first_pass)
+    analytic_first = _ANALYTIC_FIRST and len(passes) > 1 and passes[0] == (0, [(0, 0)])
     for ipass in range(len(passes) - 1, -1, -1):
         grp, ops = passes[ipass]
         a, bq, cbits = groups[grp]
@@ -788,6 +1026,11 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
             fops = (fgam, fphi, fmag, ftt, fflip)
         rev = ops[::-1]
         k = bq - a
+        if ipass == 0 and analytic_first:
+            dg0, db0 = _first_pass(sim, y, d, g, b, shift, dshift, X, Y, acc, inv, parallel, nt)
+            dg[0] += dg0
+            db[0] += db0
+            break
         bops, inv_end = _backward_ops(rev, g, b, k, ipass == 0, rdt, inv)
         fold = 1.0 + 0.0j
         if fused and ipass > 0:
@@ -800,7 +1043,8 @@ def adjoint_gradient(sim, d, g, b, shift, objective, alpha):
             fold = inv_end * zf
             inv_end = 1.0 / zf
         inv = inv_end
-        write_x = ipass > 0 and not fused
+        # nothing reads x after the second pass when the first rebuilds it
+        write_x = ipass > 0 and not fused and not (ipass == 1 and analytic_first)
         write_y = ipass > 0
         flags = (
             fill,

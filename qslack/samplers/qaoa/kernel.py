@@ -67,7 +67,8 @@ from qslack.samplers.qaoa._ops import (
     _FM,
     copy_slice,
     expect_slice,
-    phase_slice,
+    phase_slice_fast,
+    prefetch_slice,
     trot_bits,
 )
 
@@ -194,7 +195,7 @@ def _block_range(x, diag, bb, gam, phi, mag, tt, flip, shift, fill, lowp, want_e
         for i in range(nops):
             g = gam[i]
             if g == g:
-                phase_slice(xs, ds, g, phi[i], mag[i], shift, fill and i == 0, lowp)
+                phase_slice_fast(xs, ds, g, phi[i], mag[i], shift, fill and i == 0)
             trot_bits(xs, 0, bb, tt[i], flip[i])
         if want_e:
             acc += expect_slice(xs, ds, shift)
@@ -247,10 +248,19 @@ def _gather_range(x, diag, a, b, cbits, y, gam, phi, mag, tt, flip, shift, lowp,
     nops = gam.shape[0]
     ys = y[: 2 << w]
     acc = 0.0
+    use_d = want_e
+    for i in range(nops):
+        use_d = use_d or gam[i] == gam[i]
     for ch in range(ch0, ch1):
         up = ch // nlow
         lo = ch - up * nlow
         base = (up << b) + (lo << cbits)
+        if use_d:
+            # rows of the diagonal: start their loads before the gather (short rows defeat
+            # the hardware prefetcher)
+            for r in range(nrows):
+                k = base + (r << a)
+                prefetch_slice(diag, k, k + rlen)
         for r in range(nrows):
             src = 2 * (base + (r << a))
             dst = r * rlen2
@@ -261,8 +271,8 @@ def _gather_range(x, diag, a, b, cbits, y, gam, phi, mag, tt, flip, shift, lowp,
                 for r in range(nrows):
                     k = base + (r << a)
                     dst = r * rlen2
-                    phase_slice(
-                        ys[dst : dst + rlen2], diag[k : k + rlen], g, phi[i], mag[i], shift, False, lowp
+                    phase_slice_fast(
+                        ys[dst : dst + rlen2], diag[k : k + rlen], g, phi[i], mag[i], shift, False
                     )
             trot_bits(ys, cbits, w, tt[i], flip[i])
         for r in range(nrows):
