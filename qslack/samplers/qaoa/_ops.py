@@ -243,29 +243,66 @@ def phase_slice(xs, ds, g, phi, mag, shift, fill, lowp):
             xs[i + _U(1)] = im * c - re * s
 
 
+#: amplitudes per sub-block of the two-loop float32 phase (its reduced angles stay in L1)
+PHASE_SUB = 512
+
+
 @njit(fastmath=_FM, cache=True)
-def phase_slice_fast(xs, ds, g, phi, mag, shift, fill):
-    """:func:`phase_slice` with :func:`sincos_fast_like` (float32 views: :func:`cos_sin32h`, the
-    sincos reduced by pi; float64 views: the same :func:`cos_sin`)."""
+def reduce_pi(ds, g, g0, rb, qb):
+    """``g ds[t] + g0 = q pi + r`` (float64, ``|r| <= pi/2``): ``rb[t], qb[t] = float32(r), float32(q)``."""
+    for t in range(_U(ds.shape[0])):
+        x = g * ds[t] + g0
+        q = np.floor(x * _INV_PI + 0.5)
+        r = (x - q * _PI_1) - q * _PI_2
+        rb[t] = np.float32(r)
+        qb[t] = np.float32(q)
+
+
+@njit(inline="always", fastmath=_FM)
+def cos_sin_reduced32(rr, qf, m):
+    """``m (cos x, sin x)`` (float32) from the reduced ``x = qf pi + rr`` of :func:`reduce_pi`
+    (the same values as :func:`cos_sin32h` times ``m``)."""
+    z = rr * rr
+    sp = rr + rr * z * (((_HS3 * z + _HS2) * z + _HS1) * z + _HS0)
+    cp = _F_ONE - _F_HALF * z + z * z * (((_HC3 * z + _HC2) * z + _HC1) * z + _HC0)
+    sg = m * (_F_ONE - _F_TWO * (qf - _F_TWO * np.floor(_F_HALF * qf)))
+    return cp * sg, sp * sg
+
+
+@njit(fastmath=_FM, cache=True)
+def phase_slice_fast(xs, ds, g, phi, mag, shift, fill, rb, qb):
+    """:func:`phase_slice` with the sincos reduced by pi (:func:`cos_sin32h`) for float32 views.
+
+    float32 views run two loops per sub-block of :data:`PHASE_SUB` amplitudes: the float64
+    reduction into the float32 scratch ``rb, qb`` (length >= :data:`PHASE_SUB`), then a
+    float32-only loop (polynomials and the multiply), which vectorises twice as wide as one
+    loop mixing float64 and float32 (~1.9x faster than :func:`phase_slice`).  float64 views:
+    :func:`cos_sin`, as :func:`phase_slice`.
+    """
     g0 = g * shift - phi
-    n = _U(ds.shape[0])
+    n = ds.shape[0]
     m = as_like(xs[0], mag)
-    if fill:
-        for t in range(n):
-            c, s = sincos_fast_like(m, g * ds[t] + g0)
-            i = _U(2) * t
-            xs[i] = m * c
-            xs[i + _U(1)] = -m * s
-    else:
-        for t in range(n):
-            c, s = sincos_fast_like(m, g * ds[t] + g0)
-            c = c * m
-            s = s * m
-            i = _U(2) * t
-            re = xs[i]
-            im = xs[i + _U(1)]
-            xs[i] = re * c + im * s
-            xs[i + _U(1)] = im * c - re * s
+    if xs.itemsize == 8:
+        phase_slice(xs, ds, g, phi, mag, shift, fill, False)
+        return
+    for s0 in range(0, n, PHASE_SUB):
+        nn = _U(min(PHASE_SUB, n - s0))
+        reduce_pi(ds[s0 : s0 + PHASE_SUB], g, g0, rb, qb)
+        xv = xs[2 * s0 : 2 * s0 + 2 * PHASE_SUB]
+        if fill:
+            for t in range(nn):
+                c, s = cos_sin_reduced32(rb[t], qb[t], m)
+                i = _U(2) * t
+                xv[i] = c
+                xv[i + _U(1)] = -s
+        else:
+            for t in range(nn):
+                c, s = cos_sin_reduced32(rb[t], qb[t], m)
+                i = _U(2) * t
+                re = xv[i]
+                im = xv[i + _U(1)]
+                xv[i] = re * c + im * s
+                xv[i + _U(1)] = im * c - re * s
 
 
 @njit(fastmath=True, cache=True)

@@ -38,6 +38,7 @@ from qslack.samplers.qaoa._ops import (
     _FL,
     _FM,
     _U,
+    PHASE_SUB,
     _float_array,
     _fma,
     _scalars,
@@ -45,9 +46,11 @@ from qslack.samplers.qaoa._ops import (
     _splat,
     as_like,
     copy_slice,
+    cos_sin_reduced32,
     expect_slice,
     phase_slice_fast,
     prefetch_slice,
+    reduce_pi,
     sincos_fast_like,
     trot_bits,
 )
@@ -470,17 +473,38 @@ def _phase_deriv(xs, ys, ds, shift):
 
 
 @njit(fastmath=_FM, cache=True)
-def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, mag, arg):
+def phase_adj_slice(xs, ys, ds, g, shift, dshift, undo, mag, arg, rb, qb):
     """``sum_k (ds[k] + dshift) Im(conj(ys[k]) xs[k])`` (float64); then with ``undo`` both
     states times ``mag exp(+i (g (ds + shift) + arg))`` (the phase undone, the pending
-    scalar ``mag exp(i arg)`` of the tangent-form rotations folded in)."""
+    scalar ``mag exp(i arg)`` of the tangent-form rotations folded in).  ``rb, qb``: float32
+    scratch of :data:`~qslack.samplers.qaoa._ops.PHASE_SUB` (the two-loop float32 phase of
+    :func:`~qslack.samplers.qaoa._ops.phase_slice_fast`)."""
     acc = _phase_deriv(xs, ys, ds, dshift)
     if not undo:
         return acc
-    n = _U(ds.shape[0])
+    n = ds.shape[0]
     g0 = g * shift + arg
     m = as_like(xs[0], mag)
-    for t in range(n):
+    if xs.itemsize == 4:
+        for s0 in range(0, n, PHASE_SUB):
+            nn = _U(min(PHASE_SUB, n - s0))
+            reduce_pi(ds[s0 : s0 + PHASE_SUB], g, g0, rb, qb)
+            xv = xs[2 * s0 : 2 * s0 + 2 * PHASE_SUB]
+            yv = ys[2 * s0 : 2 * s0 + 2 * PHASE_SUB]
+            for t in range(nn):
+                c, s = cos_sin_reduced32(rb[t], qb[t], m)
+                i = _U(2) * t
+                j = i + _U(1)
+                xr = xv[i]
+                xi = xv[j]
+                yr = yv[i]
+                yi = yv[j]
+                xv[i] = xr * c - xi * s
+                xv[j] = xi * c + xr * s
+                yv[i] = yr * c - yi * s
+                yv[j] = yi * c + yr * s
+        return acc
+    for t in range(_U(n)):
         i = _U(2) * t
         j = i + _U(1)
         c, s = sincos_fast_like(m, g * ds[t] + g0)
@@ -708,13 +732,15 @@ def _adj_first_range(y, diag, shift, dshift, bb, X, Y, acc, t, flip, g, phi, mag
     blen = 1 << bb
     Xs = X[: 2 * blen]
     Ys = Y[: 2 * blen]
+    rb = np.empty(PHASE_SUB, np.float32)
+    qb = np.empty(PHASE_SUB, np.float32)
     for blk in range(blk0, blk1):
         off = blk * blen
         ds = diag[off : off + blen]
         prefetch_slice(diag, off, off + blen)
         copy_slice(Ys, y[2 * off : 2 * (off + blen)])
         trot_bits(Ys, 0, bb, t, flip)
-        phase_slice_fast(Xs, ds, g, phi, mag, shift, True)
+        phase_slice_fast(Xs, ds, g, phi, mag, shift, True, rb, qb)
         out[0] += deriv_bits(Xs, Ys, 0, bb, acc)
         out[1] += _phase_deriv(Xs, Ys, ds, dshift)
 
@@ -794,6 +820,8 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
     nlow = 1 << (a - cbits)
     Xs = X[: 2 << w]
     Ys = Y[: 2 << w]
+    rb = np.empty(PHASE_SUB, np.float32)
+    qb = np.empty(PHASE_SUB, np.float32)
     use_d = init > 0
     for j in range(nb):
         use_d = use_d or bgam[j] == bgam[j]
@@ -820,7 +848,15 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
                     k = base + (r << a)
                     dst = r * rlen2
                     phase_slice_fast(
-                        Xs[dst : dst + rlen2], diag[k : k + rlen], g, fphi[i], fmag[i], shift, fill and i == 0
+                        Xs[dst : dst + rlen2],
+                        diag[k : k + rlen],
+                        g,
+                        fphi[i],
+                        fmag[i],
+                        shift,
+                        fill and i == 0,
+                        rb,
+                        qb,
                     )
             trot_bits(Xs, lo_bit, w, ftt[i], fflip[i])
         if init > 0:
@@ -855,6 +891,8 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
                         bundo[j],
                         bmag[j],
                         barg[j],
+                        rb,
+                        qb,
                     )
                 out[1 + nb + j] += bps[j] * part
         for r in range(nrows):

@@ -65,6 +65,7 @@ from qslack.exceptions import ResourceError, ValidationError
 from qslack.memory import format_bytes
 from qslack.samplers.qaoa._ops import (
     _FM,
+    PHASE_SUB,
     copy_slice,
     expect_slice,
     phase_slice_fast,
@@ -188,6 +189,8 @@ def _block_range(x, diag, bb, gam, phi, mag, tt, flip, shift, fill, lowp, want_e
     blen = 1 << bb
     nops = gam.shape[0]
     acc = 0.0
+    rb = np.empty(PHASE_SUB, np.float32)
+    qb = np.empty(PHASE_SUB, np.float32)
     for blk in range(blk0, blk1):
         off = blk * blen
         xs = x[2 * off : 2 * (off + blen)]
@@ -195,7 +198,7 @@ def _block_range(x, diag, bb, gam, phi, mag, tt, flip, shift, fill, lowp, want_e
         for i in range(nops):
             g = gam[i]
             if g == g:
-                phase_slice_fast(xs, ds, g, phi[i], mag[i], shift, fill and i == 0)
+                phase_slice_fast(xs, ds, g, phi[i], mag[i], shift, fill and i == 0, rb, qb)
             trot_bits(xs, 0, bb, tt[i], flip[i])
         if want_e:
             acc += expect_slice(xs, ds, shift)
@@ -248,6 +251,8 @@ def _gather_range(x, diag, a, b, cbits, y, gam, phi, mag, tt, flip, shift, lowp,
     nops = gam.shape[0]
     ys = y[: 2 << w]
     acc = 0.0
+    rb = np.empty(PHASE_SUB, np.float32)
+    qb = np.empty(PHASE_SUB, np.float32)
     use_d = want_e
     for i in range(nops):
         use_d = use_d or gam[i] == gam[i]
@@ -272,7 +277,7 @@ def _gather_range(x, diag, a, b, cbits, y, gam, phi, mag, tt, flip, shift, lowp,
                     k = base + (r << a)
                     dst = r * rlen2
                     phase_slice_fast(
-                        ys[dst : dst + rlen2], diag[k : k + rlen], g, phi[i], mag[i], shift, False
+                        ys[dst : dst + rlen2], diag[k : k + rlen], g, phi[i], mag[i], shift, False, rb, qb
                     )
             trot_bits(ys, cbits, w, tt[i], flip[i])
         for r in range(nrows):
