@@ -15,8 +15,28 @@ amplitude pairs of qubit ``q`` while its rotation is undone (the same cache
 blocking as the forward kernel, so a chunk gets every operation of its pass).
 The derivative of the whole mixer is the sum over qubits; each term may be
 taken anywhere inside the layer's mixer because the rotations of other qubits
-commute with ``X_q``.  Cost: the forward passes, then one backward sweep over
-two states, ~3 evaluations; one extra state of memory.
+commute with ``X_q``.
+
+The backward sweep (scripts/bench_qaoa.py measures it; ~2.7-2.9 evaluations at
+24 qubits):
+
+* the rotations are undone in the forward kernel's tangent form on both states
+  (32-byte vectors, so the two states' streams stay in registers), their scalars
+  tracked as one factor common to both states and folded into the next phase
+  undo; two qubits' derivative terms come from the sums the rotation forms
+  anyway (two fused multiply-adds);
+* chunks whose two states exceed the L2 cache get their two top bits in one
+  sweep, the other bits one L2-sized quarter after the other;
+* the fused last pass leaves ``x`` as it found it (the forward's pre-pass state
+  is still in memory) and writes only ``y``;
+* the first pass (phase 0 and mixer 0 on the lowest group) does not read
+  ``x``: it rebuilds ``exp(-i g_0 D)|+>`` from the diagonal, undoes the mixer on
+  ``y`` alone and reads the derivative terms in a sweep that writes nothing, so
+  the second pass does not write ``x`` back either;
+* the diagonal rows of gathered passes are prefetched (short rows defeat the
+  hardware prefetcher).
+
+One extra state of memory.
 
 Objectives: ``W = D`` (expectation) or, for CVaR_alpha,
 ``W_k = min(D_k - D*, 0) / alpha`` with ``D*`` the energy at the tail's
@@ -58,6 +78,7 @@ from qslack.samplers.qaoa._ops import (
 __all__ = ["adjoint_gradient", "batch_expectations", "hardware_circuit_evals"]
 
 _ANALYTIC_FIRST = True  # rebuild x in the first backward pass (tests switch it off)
+_KEEP_X = True  # the fused last pass undoes its mixer on y alone (a compile-time switch)
 _ACC_LANES = 4 * 64  # accumulator reals per thread: _NSLOT slots of the widest vector
 
 
@@ -806,6 +827,8 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
     bt, bflip, bzz, bpre, bgam, bundo, bmag, barg, bps = bops
     fill, init, thr, inv_alpha, write_x, write_y, fold_r, fold_i, fold = flags
     nb = bt.shape[0]
+    # one mixer and no phase, x not written: X need not be undone (the fused last pass)
+    keep_x = _KEEP_X and nb == 1 and not write_x and write_y and bgam[0] != bgam[0]
     if a == 0:
         nrows = 1
         rlen = 1 << b
@@ -874,7 +897,12 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
                     inv_alpha,
                 )
         for j in range(nb):
-            out[1 + j] += bpre[j] * trot_bits_adj(Xs, Ys, lo_bit, w, bt[j], bflip[j], bzz[j], acc)
+            if keep_x:
+                # x is not written back: read the terms at the start, undo the mixer on Y alone
+                out[1 + j] += bpre[j] * deriv_bits(Xs, Ys, lo_bit, w, acc)
+                trot_bits(Ys, lo_bit, w, bt[j], bflip[j])
+            else:
+                out[1 + j] += bpre[j] * trot_bits_adj(Xs, Ys, lo_bit, w, bt[j], bflip[j], bzz[j], acc)
             g = bgam[j]
             if g == g:
                 part = 0.0
