@@ -37,8 +37,12 @@ allocates nothing else of that size (the gradient adds one more state, kept).
   qubits at a time), its scalars folded into the phase; the rotations are
   explicit SIMD (numba intrinsics emitting LLVM vector code).
 * ``cos``/``sin`` of the phase are computed on the fly (no ``2**n`` phase
-  vector), branch-free so that they vectorise; complex64 states use float32
-  polynomials after a float64 range reduction.
+  vector), branch-free so that they vectorise; complex64 states reduce the
+  angle by pi in float64 into a small float32 scratch, then evaluate float32
+  polynomials and the sign in a float32-only loop (8 lanes instead of 4:
+  :func:`~qslack.samplers.qaoa._ops.phase_slice_fast`).
+* Gathered passes prefetch their diagonal rows (short rows defeat the hardware
+  prefetcher).
 * The diagonal may be float64 or float32 (half the memory and traffic; pass
   the ``shift`` it was stored without, see :meth:`qslack.model.qubo.QUBO.diagonal`).
 
