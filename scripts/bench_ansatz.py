@@ -24,9 +24,18 @@ gates divided by ``cos beta``; angles with ``|tan beta| > 1`` take the full form
 ~5-15 % slower in a separate check at n = 22)::
 
     $ .venv/bin/python scripts/bench_ansatz.py --n 20 22 24 --p 8 --threads 2 --repeat 3
-    n=20 p=8 complex64 threads=2: x 0.060 s  ansatz 0.062 s  ansatz/x 1.04  old 0.875 s  old/ansatz 14.07
-    n=22 p=8 complex64 threads=2: x 0.249 s  ansatz 0.272 s  ansatz/x 1.09  old 3.599 s  old/ansatz 13.22
-    n=24 p=8 complex64 threads=2: x 1.124 s  ansatz 1.232 s  ansatz/x 1.10  old 13.673 s  old/ansatz 11.10
+    n=20 p=8 complex64 threads=2: x 0.025 s  ansatz 0.026 s  ansatz/x 1.04  old 0.401 s  old/ansatz 15.38
+    n=22 p=8 complex64 threads=2: x 0.083 s  ansatz 0.106 s  ansatz/x 1.27  old 1.893 s  old/ansatz 17.85
+    n=24 p=8 complex64 threads=2: x 0.329 s  ansatz 0.387 s  ansatz/x 1.18  old 7.881 s  old/ansatz 20.34
+
+(load 1.5-1.8.  ansatz/x at n=24 moved between 1.15 and 1.33 over four runs of this
+kind, under loads 1.1-3.6; the n=20 rows are dominated by the load: the state fits in
+L3 and one evaluation takes ms.  Both kernels' complex64 passes take the two-loop
+phase of :func:`qslack.samplers.qaoa._ops.phase_slice_fast`; with the ansatz kernel
+still on the one-loop float32 sincos, the X kernel being already on the two-loop one,
+this command gave ansatz/x 1.41 at n=24 (load 3), and an interleaved A/B of the two
+ansatz versions in one process, 5 rounds, x in the same rounds, gave after/before
+0.88 / 0.88 at n=22 / 24 (ansatz/x 1.33 -> 1.17 and 1.34 -> 1.18, load ~1.1).)
 
 Run from the repository root::
 

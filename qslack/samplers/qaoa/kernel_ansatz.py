@@ -35,7 +35,10 @@ structure of the plain X-mixer kernel (:mod:`~qslack.samplers.qaoa.kernel`):
   complex128, 26 at complex64) and ``run_expectation`` sums the energy in the
   last one;
 * ``cos``/``sin`` of the phase: the vectorised Cephes polynomials of
-  :mod:`~qslack.samplers.qaoa._ops` (float32 polynomials for complex64 states);
+  :mod:`~qslack.samplers.qaoa._ops`; complex64 states take the two-loop phase
+  of the X-mixer kernel (:func:`~qslack.samplers.qaoa._ops.phase_slice_fast`:
+  per 512 amplitudes, the float64 reduction by pi into float32 scratch, then
+  float32-only polynomials and multiply, 8 wide), also in the initial-state fill;
 * product initial states (``|+>^n``, the warm start ``prod_j RY(theta_j)|0>``,
   basis states) are generated in the first pass from one-qubit factors (a
   table of the ``2**10`` lowest amplitudes times a per-row factor); only the
@@ -70,10 +73,13 @@ from numba import njit, prange
 from qslack.exceptions import ValidationError
 from qslack.samplers.qaoa._ops import (
     _FM,
+    PHASE_SUB,
     as_like,
     copy_slice,
+    cos_sin_reduced32,
     expect_slice,
-    phase_slice,
+    phase_slice_fast,
+    reduce_pi,
     sincos_like,
     zxrot_bits,
 )
@@ -106,20 +112,39 @@ _KIND = {"single": 0, "pair": 1}
 
 # --------------------------------------------------------------------------- structured passes
 @njit(fastmath=_FM, cache=True)
-def _fill_phase(xs, ds, amp, g, m, shift):
-    """xs[t] <- m * amp[t] * exp(-i g (ds[t] + shift)) (``amp`` real: the initial state)."""
+def _fill_phase(xs, ds, amp, g, m, shift, rb, qb):
+    """xs[t] <- m * amp[t] * exp(-i g (ds[t] + shift)) (``amp`` real: the initial state).
+
+    float32 views: the two loops of :func:`~qslack.samplers.qaoa._ops.phase_slice_fast` per
+    sub-block of ``PHASE_SUB`` amplitudes (the float64 reduction by pi into the float32
+    scratch ``rb, qb``, then float32 polynomials); float64 views: :func:`cos_sin`.
+    """
     mm = as_like(xs[0], m)
     g0 = g * shift
-    for t in range(_U64(ds.shape[0])):
-        c, s = sincos_like(mm, g * ds[t] + g0)
-        a = mm * as_like(mm, amp[t])
-        i = _U64(2) * t
-        xs[i] = a * c
-        xs[i + _U64(1)] = -a * s
+    n = ds.shape[0]
+    if xs.itemsize == 8:
+        for t in range(_U64(n)):
+            c, s = sincos_like(mm, g * ds[t] + g0)
+            a = mm * as_like(mm, amp[t])
+            i = _U64(2) * t
+            xs[i] = a * c
+            xs[i + _U64(1)] = -a * s
+        return
+    for s0 in range(0, n, PHASE_SUB):
+        nn = _U64(min(PHASE_SUB, n - s0))
+        reduce_pi(ds[s0 : s0 + PHASE_SUB], g, g0, rb, qb)
+        xv = xs[2 * s0 : 2 * s0 + 2 * PHASE_SUB]
+        av = amp[s0 : s0 + PHASE_SUB]
+        for t in range(nn):
+            c, s = cos_sin_reduced32(rb[t], qb[t], mm)
+            a = as_like(mm, av[t])
+            i = _U64(2) * t
+            xv[i] = a * c
+            xv[i + _U64(1)] = -a * s
 
 
 @njit(fastmath=_FM, cache=True)
-def _fill_block(xs, ds, off, g, m, shift, ini):
+def _fill_block(xs, ds, off, g, m, shift, ini, rb, qb):
     """The initial state times ``m exp(-i g (D + shift))`` on the block at state index ``off``.
 
     ``ini = (tlo, lbits, vq, masks, gamps, fmag, onehot)`` (see :meth:`_InitialState.args`): a product
@@ -144,13 +169,12 @@ def _fill_block(xs, ds, off, g, m, shift, ini):
         else:
             for j in range(lbits, vq.shape[0]):
                 fac *= vq[j, (k0 >> j) & 1]
-        _fill_phase(
-            xs[2 * r * rlen : 2 * (r + 1) * rlen], ds[r * rlen : (r + 1) * rlen], buf, g, m * fac, shift
-        )
+        xr = xs[2 * r * rlen : 2 * (r + 1) * rlen]
+        _fill_phase(xr, ds[r * rlen : (r + 1) * rlen], buf, g, m * fac, shift, rb, qb)
 
 
 @njit(fastmath=_FM, cache=True)
-def _low_range(x, diag, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e, blk0, blk1):
+def _low_range(x, diag, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e, blk0, blk1, rb, qb):
     """Group 0 (qubits 0..bb-1) on the contiguous blocks blk0..blk1-1 of ``2**bb`` amplitudes.
 
     For each op i: the phase ``mag[i] exp(-i gam[i] (D + shift))`` (skipped if
@@ -167,9 +191,9 @@ def _low_range(x, diag, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e, 
         for i in range(gam.shape[0]):
             g = gam[i]
             if fill and i == 0:
-                _fill_block(xs, ds, off, g, mag[i], shift, ini)
+                _fill_block(xs, ds, off, g, mag[i], shift, ini, rb, qb)
             elif g == g:
-                phase_slice(xs, ds, g, 0.0, mag[i], shift, False, lowp)
+                phase_slice_fast(xs, ds, g, 0.0, mag[i], shift, False, rb, qb)
             zxrot_bits(xs, 0, bb, cf[i], unit[i])
         if want_e:
             acc += expect_slice(xs, ds, shift)
@@ -177,21 +201,21 @@ def _low_range(x, diag, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e, 
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _low_pass(x, diag, n, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e, nthreads):
+def _low_pass(x, diag, n, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e, nthreads, ps):
     """One pass of group 0 over the whole state, blocks split among threads."""
     nblk = 1 << (n - bb)
-    nt = min(nthreads, nblk)
+    nt = min(nthreads, nblk, ps.shape[0])
     parts = np.zeros(nt)
     for t in prange(nt):
         parts[t] = _low_range(
             x, diag, bb, gam, mag, cf, unit, shift, fill, ini, lowp, want_e,
-            t * nblk // nt, (t + 1) * nblk // nt,
+            t * nblk // nt, (t + 1) * nblk // nt, ps[t, 0], ps[t, 1],
         )  # fmt: skip
     return parts.sum()
 
 
 @njit(fastmath=_FM, cache=True)
-def _high_range(x, diag, a, b, cbits, y, gam, mag, cf, unit, shift, lowp, want_e, ch0, ch1):
+def _high_range(x, diag, a, b, cbits, y, gam, mag, cf, unit, shift, lowp, want_e, ch0, ch1, rb, qb):
     """The qubit group [a, b) on the chunks ch0..ch1-1, through the scratch y.
 
     A chunk is the ``2**(b-a)`` rows of ``2**cbits`` contiguous amplitudes that
@@ -222,7 +246,9 @@ def _high_range(x, diag, a, b, cbits, y, gam, mag, cf, unit, shift, lowp, want_e
                 for r in range(nrows):
                     k = base + (r << a)
                     dst = r * rlen2
-                    phase_slice(ys[dst : dst + rlen2], diag[k : k + rlen], g, 0.0, mag[i], shift, False, lowp)
+                    phase_slice_fast(
+                        ys[dst : dst + rlen2], diag[k : k + rlen], g, 0.0, mag[i], shift, False, rb, qb
+                    )
             zxrot_bits(ys, cbits, w, cf[i], unit[i])
         for r in range(nrows):
             src = r * rlen2
@@ -234,15 +260,15 @@ def _high_range(x, diag, a, b, cbits, y, gam, mag, cf, unit, shift, lowp, want_e
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _high_pass(x, diag, n, a, b, cbits, scratch, gam, mag, cf, unit, shift, lowp, want_e, nthreads):
+def _high_pass(x, diag, n, a, b, cbits, scratch, gam, mag, cf, unit, shift, lowp, want_e, nthreads, ps):
     """One pass of the qubit group [a, b), chunks split among threads."""
     nchunk = 1 << (n - (b - a) - cbits)
-    nt = min(nthreads, nchunk, scratch.shape[0])
+    nt = min(nthreads, nchunk, scratch.shape[0], ps.shape[0])
     parts = np.zeros(nt)
     for t in prange(nt):
         parts[t] = _high_range(
             x, diag, a, b, cbits, scratch[t], gam, mag, cf, unit, shift, lowp, want_e,
-            t * nchunk // nt, (t + 1) * nchunk // nt,
+            t * nchunk // nt, (t + 1) * nchunk // nt, ps[t, 0], ps[t, 1],
         )  # fmt: skip
     return parts.sum()
 
@@ -609,6 +635,8 @@ class AnsatzSimulator:
             self._scratch = np.empty((nt, 2 << min(n, bb)), dtype=self._rdt)
         else:
             self._scratch = np.empty((1, 2), dtype=self._rdt)
+        # per thread: the reduced angles and half-turn counts of the complex64 phase (PHASE_SUB each)
+        self._phase_scratch = np.empty((nt, 2, PHASE_SUB), dtype=np.float32)
         self._ready = False
 
     # -- helpers
@@ -715,24 +743,28 @@ class AnsatzSimulator:
         nt = numba.get_num_threads()
         parallel = n >= _PARALLEL_MIN_QUBITS and nt > 1
         a, bq, cbits = self._groups[grp]
+        ps = self._phase_scratch
         if grp == 0:
             ini = self._init.args()
             if parallel:
                 return _low_pass(
-                    self._x, d, n, bq, gam, mag, cf, unit, shift, fill, ini, self._lowp, want_e, nt
+                    self._x, d, n, bq, gam, mag, cf, unit, shift, fill, ini, self._lowp, want_e, nt, ps
                 )
             return _low_range(
-                self._x, d, bq, gam, mag, cf, unit, shift, fill, ini, self._lowp, want_e, 0, 1 << (n - bq)
-            )
+                self._x, d, bq, gam, mag, cf, unit, shift, fill, ini, self._lowp, want_e, 0, 1 << (n - bq),
+                ps[0, 0], ps[0, 1],
+            )  # fmt: skip
         if parallel:
             return _high_pass(
-                self._x, d, n, a, bq, cbits, self._scratch, gam, mag, cf, unit, shift, self._lowp, want_e, nt
-            )
+                self._x, d, n, a, bq, cbits, self._scratch, gam, mag, cf, unit, shift, self._lowp, want_e,
+                nt, ps,
+            )  # fmt: skip
         nchunk = 1 << (n - (bq - a) - cbits)
         y = self._scratch[0]
         return _high_range(
-            self._x, d, a, bq, cbits, y, gam, mag, cf, unit, shift, self._lowp, want_e, 0, nchunk
-        )
+            self._x, d, a, bq, cbits, y, gam, mag, cf, unit, shift, self._lowp, want_e, 0, nchunk,
+            ps[0, 0], ps[0, 1],
+        )  # fmt: skip
 
     def _run(self, d, g, b, shift, want_e=False) -> float:
         """Apply the schedule; with ``want_e`` returns <D + shift> (summed in the last pass if it can)."""
