@@ -123,6 +123,26 @@ def validate_args(n: int, dtype, block_bits: int, bb_range: tuple[int, int]) -> 
 _gib = format_bytes  # the GPU kernel's name for it
 
 
+def state_buffers(
+    n: int, dt: np.dtype, bb: int, nt: int, gathered: bool
+) -> tuple[np.ndarray, type, np.ndarray, bool, np.ndarray]:
+    """A CPU kernel's buffers: ``(state, real dtype, real view of the state, complex64?, scratch)``.
+
+    ``scratch`` holds one gathered block (``2**min(n, bb)`` amplitudes as reals) per
+    thread when the kernel has gathered passes (``gathered``), else a dummy.
+
+    Examples
+    --------
+    >>> st, rdt, x, lowp, scr = state_buffers(4, np.dtype(np.complex64), 3, 2, True)
+    >>> st.size, rdt.__name__, x.size, lowp, scr.shape
+    (16, 'float32', 32, True, (2, 16))
+    """
+    state = np.empty(1 << n, dtype=dt)
+    rdt = np.float64 if dt == np.complex128 else np.float32
+    scratch = np.empty((nt, 2 << min(n, bb)) if gathered else (1, 2), dtype=rdt)
+    return state, rdt, state.view(rdt), bool(dt == np.complex64), scratch
+
+
 def check_memory(
     n: int,
     dtype=np.complex128,
@@ -640,14 +660,9 @@ class StatevectorSimulator:
         nt = self.threads or numba.config.NUMBA_NUM_THREADS
         check_memory(n, dt, extra_bytes=nt * state_bytes(min(n, bb), dt), diag_itemsize=ddt.itemsize)
         self._groups = _groups(n, bb, self.row_bits)
-        self._state = np.empty(1 << n, dtype=dt)
-        self._rdt = np.float64 if dt == np.complex128 else np.float32
-        self._x = self._state.view(self._rdt)
-        self._lowp = dt == np.complex64
-        if len(self._groups) > 1:
-            self._scratch = np.empty((nt, 2 << min(n, bb)), dtype=self._rdt)
-        else:
-            self._scratch = np.empty((1, 2), dtype=self._rdt)
+        self._state, self._rdt, self._x, self._lowp, self._scratch = state_buffers(
+            n, dt, bb, nt, len(self._groups) > 1
+        )
         self._adjoint: np.ndarray | None = None  # second state of the gradient
         self._ready = False
 

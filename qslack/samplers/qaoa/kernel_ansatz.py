@@ -95,6 +95,7 @@ from qslack.samplers.qaoa.kernel import (
     check_memory,
     default_block_bits,
     default_row_bits,
+    state_buffers,
     state_bytes,
     with_threads,
 )
@@ -627,14 +628,9 @@ class AnsatzSimulator:
         scratch = nt * state_bytes(min(n, bb), dt) if len(self._groups) > 1 else 0
         check_memory(n, dt, extra_bytes=scratch, diag_itemsize=ddt.itemsize)
         self._init = _InitialState.of(ansatz, min(n, bb, _FILL_BITS))
-        self._state = np.empty(1 << n, dtype=dt)
-        self._rdt = np.float64 if dt == np.complex128 else np.float32
-        self._x = self._state.view(self._rdt)
-        self._lowp = dt == np.complex64
-        if len(self._groups) > 1:
-            self._scratch = np.empty((nt, 2 << min(n, bb)), dtype=self._rdt)
-        else:
-            self._scratch = np.empty((1, 2), dtype=self._rdt)
+        self._state, self._rdt, self._x, self._lowp, self._scratch = state_buffers(
+            n, dt, bb, nt, len(self._groups) > 1
+        )
         # per thread: the reduced angles and half-turn counts of the complex64 phase (PHASE_SUB each)
         self._phase_scratch = np.empty((nt, 2, PHASE_SUB), dtype=np.float32)
         self._ready = False
