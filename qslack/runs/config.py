@@ -443,6 +443,7 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
     cfg.resolve()
     qaoa_kw: dict[str, Any] = {}
     if cfg.sampler == "qaoa" or cfg.profile is not None:
+        program = _program(cfg) if program is None else program  # built once: ansatz, size, dtype
         qaoa_kw = ansatz_options(cfg, program)
     if cfg.profile is not None:
         prof = load_profile(cfg.profile)
@@ -467,9 +468,8 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
         if qaoa_kw:
             from qslack.samplers.qaoa.ansatz import Ansatz
 
-            n = (program if program is not None else _program(cfg)).n_vars
             ansatz = Ansatz.build(
-                n,
+                program.n_vars,
                 mixer=qaoa_kw["mixer"],
                 initial_state=qaoa_kw["initial_state"],
                 groups=qaoa_kw.get("groups"),
@@ -490,8 +490,7 @@ def make_sampler(cfg: SolveConfig, *, service: Any = None, program: Any = None) 
 
         diag_dtype = "float64"
         if cfg.backend == "statevector":
-            n = (program if program is not None else _program(cfg)).n_vars
-            diag_dtype = "float32" if n >= FLOAT32_DIAG_QUBITS else "float64"
+            diag_dtype = "float32" if program.n_vars >= FLOAT32_DIAG_QUBITS else "float64"
         return QAOASampler(
             p=cfg.p,
             backend=cfg.backend,

@@ -92,7 +92,7 @@ class Ticket:
 
 def recentre_options(sampler: Sampler, request: Request) -> dict[str, Any]:
     """``{"warm_start": incumbent}`` for a sampler that recentres its warm ansatz, once there is one."""
-    if getattr(sampler, "recentre", False) and request.incumbent is not None:
+    if sampler.recentre and request.incumbent is not None:
         return {"warm_start": np.asarray(request.incumbent, dtype=np.float64)}
     return {}
 

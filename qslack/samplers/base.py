@@ -226,6 +226,8 @@ class Sampler(abc.ABC):
     properties: ClassVar[dict[str, Any]] = {}
     #: whether :meth:`sample` takes ``init=`` (the previous SampleSet's ``params``)
     accepts_init: ClassVar[bool] = False
+    #: whether the driver passes ``warm_start=`` the run's incumbent (a recentred warm ansatz)
+    recentre: bool = False
 
     def config(self) -> dict[str, Any]:
         """The effective configuration (what ran, shots included): how the store identifies it.
