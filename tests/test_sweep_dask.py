@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -100,6 +102,7 @@ class _Cluster:
 
     def __init__(self) -> None:
         env = dict(os.environ)
+        self.logdir = Path(tempfile.mkdtemp(prefix="qslack-dask-"))
         self.procs: list[subprocess.Popen[str]] = []
         sched = subprocess.Popen(
             [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
@@ -126,7 +129,7 @@ class _Cluster:
                         "MEMORY=2000000000,THREADS=1",
                     ],
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stderr=open(self.logdir / f"w{i}.log", "w"),  # read when a test fails
                     env=env,
                 )
             )
@@ -153,6 +156,11 @@ class _Cluster:
             time.sleep(0.05)
         assert found, "dask scheduler printed no address"
         return found[0]
+
+    def log_tails(self, chars: int = 3000) -> str:
+        """The end of each worker's log (what a failed test prints)."""
+        return "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-chars:]}" for f in
+                         sorted(self.logdir.glob("*.log")))
 
     def kill_busy_worker(self) -> int:
         """SIGKILL the process of a worker that is running a sweep task (its nanny starts a new one)."""
@@ -183,6 +191,7 @@ class _Cluster:
                     pass
         for p in self.procs:
             p.wait(timeout=20)
+        shutil.rmtree(self.logdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +293,9 @@ def test_killed_worker_mid_sweep_runs_finish_once(
     tcp_cluster.kill_busy_worker()
     t.join(timeout=300)
     out = result["out"]
-    assert out["statuses"] == {"finished": 4}, out
+    with Store(db) as s:
+        ends = [(r["status"], r["message"]) for r in s.list_runs()]
+    assert out["statuses"] == {"finished": 4}, (ends, out, tcp_cluster.log_tails())
     assert _by_config(db) == qaoa_reference
     tcp_cluster.client.wait_for_workers(2, timeout=120)  # the nanny restarted it
 

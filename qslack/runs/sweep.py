@@ -299,10 +299,24 @@ class _LeaseKeeper(threading.Thread):
         self.join(timeout=5)
 
 
+# errors that say a task's worker, or the connection to it, went away (not the run itself): the
+# driver resubmits the run from its last stored step; a loaded scheduler can also time a restarted
+# worker's connection out (TimeoutError, ConnectionError, RPCClosed) before the task gets to its run
+_LOST = frozenset(
+    {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError", "TimeoutError",
+     "ConnectionError", "RPCClosed"}
+)
+
+
 def _lost_worker(exc: BaseException) -> bool:
-    """Whether a task's error means its worker (or the connection to it) died, not the run itself."""
-    names = {k.__name__ for k in type(exc).__mro__}
-    return bool(names & {"KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError"})
+    """Whether a task's error means its worker (or the connection to it) died, not the run itself.
+
+    Examples
+    --------
+    >>> _lost_worker(ConnectionResetError("peer gone")), _lost_worker(FileNotFoundError("x.txt"))
+    (True, False)
+    """
+    return any(k.__name__ in _LOST for k in type(exc).__mro__)
 
 
 class _Driver:
@@ -621,7 +635,9 @@ class _Driver:
                 )
                 self._submit(job)
                 return
-            message = f"its worker died {job.attempt} times (last: {type(exc).__name__}: {exc})"
+            message = (
+                f"its worker or connection was lost {job.attempt} times (last: {type(exc).__name__}: {exc})"
+            )
         else:
             message = f"{type(exc).__name__}: {exc}"
         self.store.set_status(job.run_id, "failed", message)
