@@ -78,7 +78,6 @@ from qslack.samplers.qaoa._ops import (
 __all__ = ["adjoint_gradient", "batch_expectations", "hardware_circuit_evals"]
 
 _ANALYTIC_FIRST = True  # rebuild x in the first backward pass (tests switch it off)
-_KEEP_X = True  # the fused last pass undoes its mixer on y alone (a compile-time switch)
 _ACC_LANES = 4 * 64  # accumulator reals per thread: _NSLOT slots of the widest vector
 
 
@@ -828,7 +827,7 @@ def _adj_range(x, y, diag, shift, dshift, lowp, a, b, cbits, X, Y, acc, fops, bo
     fill, init, thr, inv_alpha, write_x, write_y, fold_r, fold_i, fold = flags
     nb = bt.shape[0]
     # one mixer and no phase, x not written: X need not be undone (the fused last pass)
-    keep_x = _KEEP_X and nb == 1 and not write_x and write_y and bgam[0] != bgam[0]
+    keep_x = nb == 1 and not write_x and write_y and bgam[0] != bgam[0]
     if a == 0:
         nrows = 1
         rlen = 1 << b
