@@ -51,3 +51,32 @@ def test_resources_cache_rows_and_check(pt, tmp_path):
     assert [c["backend"] for c in check] == ["ibm_torino"] and check[0]["logical_equal"]
     md = pt._markdown(list(table.values()), check, [])
     assert "| 1tc.8 | sloane_1tc_8 | 8 | 6 | 4 | 8 | 8 | 6 | 6 |" in md
+
+
+def test_solve_rows_are_keyed_by_todays_defaults(pt, tmp_path, monkeypatch):
+    """A cached solve row measured under other per-problem defaults is rerun by ``--solve`` and shown
+    as "earlier" until it is; a row under today's defaults is kept and shown as "today"."""
+    import json
+
+    calls: list[str] = []
+
+    def fake_hook(alias: str) -> dict:
+        calls.append(alias)
+        return {c: 1 for c in pt.SOLVE_COLUMNS}
+
+    monkeypatch.setattr(pt, "SOLVE_HOOK", fake_hook)
+    cache = tmp_path / "solve.csv"
+    old = {"instance": "1tc.8", "setting": json.dumps(pt.SOLVE_SETTING, sort_keys=True), "wall_s": 1.0}
+    old |= {c: 2 for c in pt.SOLVE_COLUMNS}
+    pt._append_csv(cache, ("instance", "setting", *pt.SOLVE_COLUMNS, "wall_s"), old)
+    rows = pt.build_rows([], pt._read_csv(cache), aliases=["1tc.8", "pet2"])
+    assert [r["ours_defaults"] for r in rows] == ["earlier", None]
+    assert rows[0]["ours_method"] == "2"
+    pt.compute_solves(["1tc.8"], cache=cache)
+    assert calls == ["1tc.8"]  # the earlier row did not count as done
+    pt.compute_solves(["1tc.8"], cache=cache)
+    assert calls == ["1tc.8"]  # today's row does
+    cached = pt._read_csv(cache)
+    assert json.loads(cached[-1]["setting"])["defaults"]["p"] == 4  # MIS's default depth
+    rows = pt.build_rows([], cached, aliases=["1tc.8"])
+    assert rows[0]["ours_defaults"] == "today" and rows[0]["ours_method"] == "1"
