@@ -103,6 +103,7 @@ class _Cluster:
     def __init__(self) -> None:
         env = dict(os.environ)
         self.logdir = Path(tempfile.mkdtemp(prefix="qslack-dask-"))
+        self.logs = [open(self.logdir / f"w{i}.log", "w") for i in range(2)]
         self.procs: list[subprocess.Popen[str]] = []
         sched = subprocess.Popen(
             [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
@@ -129,7 +130,7 @@ class _Cluster:
                         "MEMORY=2000000000,THREADS=1",
                     ],
                     stdout=subprocess.DEVNULL,
-                    stderr=open(self.logdir / f"w{i}.log", "w"),  # read when a test fails
+                    stderr=self.logs[i],  # read when a test fails
                     env=env,
                 )
             )
@@ -191,6 +192,8 @@ class _Cluster:
                     pass
         for p in self.procs:
             p.wait(timeout=20)
+        for f in self.logs:
+            f.close()
         shutil.rmtree(self.logdir, ignore_errors=True)
 
 
