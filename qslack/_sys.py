@@ -115,7 +115,8 @@ def load_toml(path: str | os.PathLike[str], what: str = "file") -> dict:
     from qslack.exceptions import ParseError
 
     try:
-        text = open(path, "rb").read().decode("utf-8")
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
     except FileNotFoundError:
         raise ParseError(f"{what} not found", path=path) from None
     except OSError as exc:

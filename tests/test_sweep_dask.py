@@ -192,7 +192,7 @@ class _Cluster:
                     pass
         for p in self.procs:
             p.wait(timeout=20)
-        for f in self.logs:
+        for f in [*self.logs, *(p.stderr for p in self.procs if p.stderr is not None)]:
             f.close()
         shutil.rmtree(self.logdir, ignore_errors=True)
 
