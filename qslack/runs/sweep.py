@@ -622,24 +622,29 @@ class _Driver:
         if fut.status == "finished":
             self._finished(job, fut.result())
             return
-        try:
-            exc = fut.exception()
-        except BaseException as e:  # cancelled futures raise here
-            exc = e
-        if _lost_worker(exc):
+        exc: BaseException | None = None
+        if fut.status in ("error", "cancelled"):
+            try:
+                exc = fut.exception()
+            except BaseException as e:  # cancelled futures raise here
+                exc = e
+        # no error ("lost", "pending"): the task had finished but its result was held by a worker
+        # that died before it was fetched; the scheduler would recompute the whole run, which this
+        # loop must not wait for: resubmit it from its last stored step instead
+        why = "its result was lost with its worker" if exc is None else f"{type(exc).__name__}: {exc}"
+        if exc is None or _lost_worker(exc):
             if job.attempt < self.max_attempts:
                 self.counts["resubmitted"] += 1
                 self._note(
-                    f"run {job.run_id}: its worker died ({type(exc).__name__}); "
+                    f"run {job.run_id}: its worker died ({why}); "
                     f"resubmitted from step {job.stored} (attempt {job.attempt + 1})"
                 )
+                fut.cancel()
                 self._submit(job)
                 return
-            message = (
-                f"its worker or connection was lost {job.attempt} times (last: {type(exc).__name__}: {exc})"
-            )
+            message = f"its worker or connection was lost {job.attempt} times (last: {why})"
         else:
-            message = f"{type(exc).__name__}: {exc}"
+            message = why
         self.store.set_status(job.run_id, "failed", message)
         self._end(job, "failed")
 
