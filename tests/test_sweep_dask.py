@@ -488,3 +488,56 @@ def test_lease_keeper_renews_and_notices_a_stolen_lease(tmp_path: Path) -> None:
             assert rid in keeper.lost and store.get_run(rid)["lease_owner"] == "thief"
         finally:
             keeper.stop()
+
+
+class _EndedFuture:
+    """A stand-in for a Dask future in the state ``complete`` sees (no cluster needed)."""
+
+    def __init__(self, key: str, status: str, exc: BaseException | None = None) -> None:
+        self.key, self.status, self._exc, self.cancelled = key, status, exc, False
+
+    def exception(self) -> BaseException | None:
+        if self.status == "cancelled":
+            raise self._exc or RuntimeError("cancelled")
+        return self._exc
+
+    def result(self) -> Any:
+        raise AssertionError("a future that did not finish has no result to read")
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@pytest.mark.parametrize(
+    ("status", "exc", "resubmitted"),
+    [
+        ("lost", None, True),  # finished, but its result died with its worker before it was fetched
+        ("pending", None, True),  # ... and Dask is recomputing it
+        ("error", ConnectionResetError("scheduler gone"), True),
+        ("error", ValueError("a bug in the run"), False),
+    ],
+)
+def test_a_lost_result_is_resubmitted_and_an_error_fails_the_run(status, exc, resubmitted) -> None:
+    """``_Driver.complete``: a task's future with no error (lost / pending) or a connection error
+    resubmits the run from its last stored step; any other error fails it with its message."""
+    from qslack.runs import sweep as sw
+
+    drv = object.__new__(sw._Driver)
+    job = sw._Job(cfg=None, run_id="r1", prep=None, resources=None, state=None, history=[1, 2], attempt=1)
+    fut = _EndedFuture("qslack-run-r1-1", status, exc)
+    job.future = fut
+    drv.jobs, drv.by_key, drv.max_attempts = {"r1": job}, {fut.key: "r1"}, 3
+    drv.counts = {"resubmitted": 0}
+    notes: list[str] = []
+    drv.on_note = notes.append
+    submitted: list[Any] = []
+    drv._submit = submitted.append
+    failed: list[tuple[str, str]] = []
+    drv.store = type("S", (), {"set_status": lambda _s, rid, st, msg: failed.append((st, msg))})()
+    drv._end = lambda j, st: None
+    drv.complete(fut)
+    if resubmitted:
+        assert submitted == [job] and fut.cancelled and not failed
+        assert "resubmitted from step 2" in notes[0], notes
+    else:
+        assert not submitted and failed == [("failed", "ValueError: a bug in the run")]
