@@ -53,6 +53,7 @@ except ImportError:  # running from a checkout without an install
 
 from qslack.hardware.resources import CircuitResources, circuit_resources  # noqa: E402
 from qslack.problems.catalog import build_program, find_entry, load_instance  # noqa: E402
+from qslack.runs.config import defaults_for  # noqa: E402
 
 REF = ROOT / "reference" / "cutting-slack-authors"
 OUT = ROOT / "out" / "paper-table"
@@ -239,9 +240,7 @@ def solve_key(alias: str) -> str:
     """The cache key of an instance's solve row: :data:`SOLVE_SETTING` and today's per-problem
     defaults of ``qslack solve`` (:func:`qslack.runs.config.defaults_for`).  A row measured under
     other defaults is rerun by ``--solve`` and marked "earlier" in the report until it is."""
-    from qslack.runs.config import defaults_for
-
-    problem = load_instance(alias).problem
+    problem = find_entry(alias).problem  # the manifest's class: no instance file read
     return json.dumps(SOLVE_SETTING | {"defaults": defaults_for(problem)}, sort_keys=True)
 
 
